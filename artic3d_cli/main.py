@@ -1,0 +1,21 @@
+"""The ``artic3d`` command line. ``artic3d --help`` lists the subcommands."""
+
+from __future__ import annotations
+
+import typer
+
+from artic3d_cli import weights_cmd
+from artic3d_cli.env import set_process_defaults
+
+set_process_defaults()
+
+app = typer.Typer(
+    help="ARTIC3D: articulated 3D animals from a few web images, guided by diffusion.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(weights_cmd.app, name="weights")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Animation and T-DASS (spec §9)."""

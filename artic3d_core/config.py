@@ -1,0 +1,170 @@
+"""Typed configuration: ``params.yaml`` → pydantic models.
+
+``params.yaml`` is the single source of parameters (DVC reads the same file). Every section is a
+strict model (``extra="forbid"``): an unknown or mistyped key fails with a message that names
+the key and the file. Overrides use the CLI form ``section.key=value`` (the value is parsed as
+YAML, so ``3``, ``0.5``, ``true``, ``[1, 2]`` and ``null`` work).
+
+Each package owns the model of its own section (``artic3d_core/<package>/config.py``); this
+module composes them into :class:`Params` and holds the loader.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError
+
+from artic3d_core.animate.config import AnimateConfig
+from artic3d_core.data.config import DataConfig, SynthConfig
+from artic3d_core.eval.config import EvalConfig
+from artic3d_core.features.config import FeaturesConfig
+from artic3d_core.guidance.config import GuidanceConfig
+from artic3d_core.losses.config import LossesConfig
+from artic3d_core.model.config import ModelConfig
+from artic3d_core.optim.config import OptimConfig
+from artic3d_core.render.config import RenderConfig
+from artic3d_core.skeleton.config import SkeletonConfig
+from artic3d_core.strict import StrictModel
+from artic3d_core.weights import WeightsConfig
+
+__all__ = [
+    "ConfigError",
+    "Params",
+    "PipelineConfig",
+    "apply_overrides",
+    "load_params",
+    "params_hash",
+]
+
+DEFAULT_PARAMS_FILE = "params.yaml"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the file and the key in the message."""
+
+
+class PipelineConfig(StrictModel):
+    """What the orchestration runs: datasets × classes × methods, and where results go."""
+
+    run_dir: str = "runs"
+    metrics_dir: str = "metrics"
+    reports_dir: str = "reports"
+    datasets: list[str] = Field(default_factory=lambda: ["synthetic"])
+    methods: list[str] = Field(default_factory=lambda: ["hi-lassie", "hi-lassie+", "artic3d"])
+    classes: dict[str, list[str]] = Field(default_factory=dict)
+    sets: list[Literal["clean", "occluded"]] = Field(default_factory=lambda: ["clean", "occluded"])
+    max_concurrency: int = Field(1, ge=1)
+
+
+class Params(StrictModel):
+    """The whole ``params.yaml``."""
+
+    seed: int = 0
+    device: str = "auto"
+    weights: WeightsConfig = Field(default_factory=WeightsConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    synth: SynthConfig = Field(default_factory=SynthConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    skeleton: SkeletonConfig = Field(default_factory=SkeletonConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    render: RenderConfig = Field(default_factory=RenderConfig)
+    losses: LossesConfig = Field(default_factory=LossesConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    guidance: GuidanceConfig = Field(default_factory=GuidanceConfig)
+    eval: EvalConfig = Field(default_factory=EvalConfig)
+    animate: AnimateConfig = Field(default_factory=AnimateConfig)
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "<root>"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  unknown key '{key}'")
+        else:
+            got = e.get("input")
+            got_s = "" if isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"  key '{key}': {e['msg']}{got_s}")
+    return "\n".join(lines)
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item:
+        raise ConfigError(f"override {item!r}: expected section.key=value")
+    key, raw = item.split("=", 1)
+    path = [p for p in key.strip().split(".") if p]
+    if not path:
+        raise ConfigError(f"override {item!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() != "" else ""
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from exc
+    return path, value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
+    """Return a copy of ``raw`` with ``section.key=value`` overrides applied.
+
+    A key that does not exist in the schema is caught later by validation (with its name).
+    """
+    out = copy.deepcopy(raw)
+    for item in overrides or []:
+        path, value = _parse_override(item)
+        node = out
+        for p in path[:-1]:
+            nxt = node.get(p)
+            if nxt is None:
+                nxt = {}
+                node[p] = nxt
+            if not isinstance(nxt, dict):
+                raise ConfigError(f"override {item!r}: '{p}' is not a section")
+            node = nxt
+        node[path[-1]] = value
+    return out
+
+
+def load_params(
+    path: str | Path | None = DEFAULT_PARAMS_FILE, overrides: list[str] | None = None
+) -> Params:
+    """Load ``params.yaml`` (or defaults when ``path`` is None) and apply overrides.
+
+    Raises :class:`ConfigError` naming the file and the offending key.
+    """
+    source = "<defaults>" if path is None else str(path)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"{source}: parameter file not found")
+        try:
+            loaded = yaml.safe_load(p.read_text())
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{source}: not valid YAML ({exc})") from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{source}: top level must be a mapping, got {type(loaded).__name__}")
+        raw = loaded
+    raw = apply_overrides(raw, overrides)
+    if overrides:
+        source = f"{source} (with overrides {', '.join(overrides)})"
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err, source)) from None
+
+
+def params_hash(params: Params, sections: list[str] | None = None) -> str:
+    """Short, stable hash of the whole config, or of the named sections only."""
+    data = params.model_dump(mode="json")
+    if sections is not None:
+        data = {k: data[k] for k in sections}
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]

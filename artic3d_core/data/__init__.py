@@ -1,0 +1,1 @@
+"""Datasets: the record type, loaders (LASSIE, E-LASSIE, Pascal-Part, image folder), crops, synthetic benchmark."""

@@ -1,0 +1,1 @@
+"""Evaluation: PCK keypoint transfer, IoU, CLIP similarity (spec §10)."""

@@ -1,0 +1,1 @@
+"""DINO features, clustering and masks (spec §2)."""

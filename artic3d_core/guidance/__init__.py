@@ -1,0 +1,1 @@
+"""Diffusion guidance: DASS, SDS, none (spec §8)."""

@@ -1,0 +1,1 @@
+"""Loss weights and constants (spec §6)."""

@@ -1,0 +1,1 @@
+"""The articulated model: part networks, textures, camera (spec §4)."""

@@ -1,0 +1,1 @@
+"""Optimisation stages and schedules (spec §7)."""

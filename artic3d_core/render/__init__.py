@@ -1,0 +1,1 @@
+"""The renderer: image sizes, blur, faces per pixel (spec §5)."""

@@ -1,0 +1,1 @@
+"""Skeleton discovery (spec §3)."""
