@@ -11,7 +11,7 @@ import torch
 def seed_everything(seed: int) -> torch.Generator:
     """Seed python, numpy and torch (all devices); return a CPU generator seeded the same."""
     random.seed(seed)
-    np.random.seed(seed % (2**32))
+    np.random.seed(seed % (2**32))  # noqa: NPY002 - seeds the legacy global RNG users rely on
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
