@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from artic3d_core.strict import StrictModel
 
@@ -45,21 +45,34 @@ class ModelSource(StrictModel):
     revision: str | None = None
 
 
+DEFAULT_HUB_IDS = {
+    "sd": "stabilityai/stable-diffusion-2-1-base",
+    "dino": "timm/vit_small_patch8_224.dino",
+    "clip": "timm/vit_base_patch32_clip_224.openai",
+}
+
+
 class WeightsConfig(StrictModel):
     """The ``weights`` section of params.yaml."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_hub_ids(cls, data: Any) -> Any:
+        """A partial model block (e.g. only ``path``) keeps the default hub id."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for name, hub in DEFAULT_HUB_IDS.items():
+                block = data.get(name)
+                if isinstance(block, dict) and "hub_id" not in block:
+                    data[name] = {**block, "hub_id": hub}
+        return data
 
     profile: Profile = "tiny"
     hf_cache: str | None = None  # default: huggingface_hub's HF_HUB_CACHE
     random_seed: int = 0  # seeds the random profiles
-    sd: ModelSource = Field(
-        default_factory=lambda: ModelSource(hub_id="stabilityai/stable-diffusion-2-1-base")
-    )
-    dino: ModelSource = Field(
-        default_factory=lambda: ModelSource(hub_id="timm/vit_small_patch8_224.dino")
-    )
-    clip: ModelSource = Field(
-        default_factory=lambda: ModelSource(hub_id="timm/vit_base_patch32_clip_224.openai")
-    )
+    sd: ModelSource = Field(default_factory=lambda: ModelSource(hub_id=DEFAULT_HUB_IDS["sd"]))
+    dino: ModelSource = Field(default_factory=lambda: ModelSource(hub_id=DEFAULT_HUB_IDS["dino"]))
+    clip: ModelSource = Field(default_factory=lambda: ModelSource(hub_id=DEFAULT_HUB_IDS["clip"]))
 
 
 @dataclass(frozen=True)
