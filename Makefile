@@ -14,14 +14,18 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export DVC_NO_ANALYTICS := 1
+# cache bytecode in .venv: with PYTHONDONTWRITEBYTECODE every process recompiles diffusers (15-40 s)
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test test-slow lint format venv clean
 
-$(STAMP): requirements/lock.txt pyproject.toml
+$(STAMP): requirements/lock.txt pyproject.toml tools/gltf-validate/package.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install --python $(BIN)/python -r requirements/lock.txt
 	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	@# optional: the Khronos glTF validator (node); without npm the tests fall back to pygltflib checks
+	-command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix tools/gltf-validate
 	touch $(STAMP)
 
 venv: $(STAMP)
