@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from artic3d_core.weights import DiffusionComponents
+from artic3d_core.device import autocast_dtype
+from artic3d_core.weights import DiffusionComponents, WeightsConfig, load_stable_diffusion
 
 
 class StableDiffusion:
@@ -24,6 +25,19 @@ class StableDiffusion:
     @property
     def info(self):
         return self.c.info
+
+    @property
+    def vae_encoder_parameters(self) -> list[torch.nn.Parameter]:
+        """Parameters of the VAE encoder (tests check whether gradients reach them)."""
+        params = list(self.c.vae.encoder.parameters())
+        if getattr(self.c.vae, "quant_conv", None) is not None:
+            params += list(self.c.vae.quant_conv.parameters())
+        return params
+
+    def randn(self, shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
+        """Float32 N(0, I) noise on this device, drawn from ``generator``'s device (CPU or GPU)."""
+        gen_device = generator.device if generator is not None else self.device
+        return torch.randn(shape, generator=generator, device=gen_device).to(self.device)
 
     @torch.no_grad()
     def text_embeddings(self, prompt: str) -> torch.Tensor:
@@ -62,3 +76,15 @@ class StableDiffusion:
         eps = self.c.unet(inp, ts, encoder_hidden_states=cond).sample.float()
         eps_u, eps_c = eps.chunk(2)
         return eps_u + guidance * (eps_c - eps_u)
+
+
+def load_prior(
+    weights_cfg: WeightsConfig, device: torch.device | str = "cpu", precision: str = "fp16"
+) -> StableDiffusion:
+    """Build the frozen SD prior for ``weights_cfg.profile`` on ``device``.
+
+    ``precision`` (fp16 | bf16 | fp32) applies on GPU only; on CPU the prior is always fp32.
+    """
+    device = torch.device(device)
+    dtype = autocast_dtype(device, precision)
+    return StableDiffusion(load_stable_diffusion(weights_cfg, device, dtype), device)
