@@ -56,3 +56,22 @@ def test_retarget_by_topology_names_and_structure():
     back = bone_map(no_tail, src)
     assert back == [0, -1, 1, 2]
     assert torch.equal(retarget(seq[:, [0, 2, 3]], no_tail, src)[:, 1], torch.zeros(6, 3))
+
+
+def test_texture_and_pose_transfer_across_skeletons():
+    from artic3d_core.animate.transfer import transfer_pose, transfer_texture
+
+    src = Skeleton(joints=torch.tensor(J, dtype=torch.float32), parents=P)
+    no_tail = Skeleton(
+        joints=torch.tensor([J[0], J[1], J[3], J[4]], dtype=torch.float32), parents=[0, 0, 0, 0]
+    )
+    tex = torch.arange(4.0)[:, None, None, None].expand(4, 3, 8, 8)
+    out = transfer_texture(tex, src, no_tail)
+    assert out.shape == (3, 3, 8, 8)
+    assert torch.equal(out[:, 0, 0, 0], torch.tensor([0.0, 2.0, 3.0]))
+    back = transfer_texture(out, no_tail, src, texture_dst=torch.full((4, 3, 4, 4), -1.0))
+    assert back.shape == (4, 3, 4, 4) and torch.equal(
+        back[:, 0, 0, 0], torch.tensor([0.0, -1, 2, 3])
+    )
+    pose = torch.randn(4, 3)
+    assert torch.equal(transfer_pose(pose, src, no_tail), pose[[0, 2, 3]])
