@@ -1,1 +1,29 @@
-"""Evaluation: PCK keypoint transfer, IoU, CLIP similarity (spec §10)."""
+"""Evaluation: PCK keypoint transfer, IoU, CLIP similarity, ground-truth 3D metrics (spec §10).
+
+The array-level metrics are importable from here; the CLIP metric (torch, open_clip) lives in
+:mod:`artic3d_core.eval.clip_similarity`.
+"""
+
+from artic3d_core.eval.ground_truth import (
+    azimuth_error,
+    joint_error_3d,
+    keypoint_error_3d,
+    keypoints_3d_from_vertices,
+    umeyama,
+)
+from artic3d_core.eval.iou import IoUResult, part_iou, part_label_assignment, silhouette_iou
+from artic3d_core.eval.pck import PCKResult, pck_transfer
+
+__all__ = [
+    "IoUResult",
+    "PCKResult",
+    "azimuth_error",
+    "joint_error_3d",
+    "keypoint_error_3d",
+    "keypoints_3d_from_vertices",
+    "part_iou",
+    "part_label_assignment",
+    "pck_transfer",
+    "silhouette_iou",
+    "umeyama",
+]

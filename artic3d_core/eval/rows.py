@@ -1,0 +1,58 @@
+"""Evaluation results → metric rows (values in the paper's units: PCK and IoU in %)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from artic3d_core.eval.iou import IoUResult
+from artic3d_core.eval.pck import PCKResult
+from artic3d_core.metrics.schema import MetricRow, RunContext
+
+if TYPE_CHECKING:  # pragma: no cover
+    from artic3d_core.eval.clip_similarity import CLIPSimilarity
+
+__all__ = ["clip_rows", "iou_row", "pck_rows"]
+
+
+def pck_rows(ctx: RunContext, result: PCKResult, seconds: float | None = None) -> list[MetricRow]:
+    """One ``pck`` (paper mode) or ``pck_reference`` row."""
+    metric = "pck" if result.mode == "paper" else "pck_reference"
+    return [
+        ctx.row(
+            metric,
+            100.0 * result.pck,
+            images=result.images,
+            pairs=result.pairs_used,
+            seconds=seconds,
+            crop_scale=result.crop_scale,
+            threshold=result.threshold,
+        )
+    ]
+
+
+def iou_row(
+    ctx: RunContext, metric: str, result: IoUResult, seconds: float | None = None
+) -> MetricRow:
+    """``sil_iou`` / ``part_iou`` / ``mask_iou`` row (mean over images, %)."""
+    return ctx.row(metric, 100.0 * result.mean, images=result.images, seconds=seconds)
+
+
+def clip_rows(ctx: RunContext, results: Sequence[CLIPSimilarity]) -> list[MetricRow]:
+    """Class-level ``clip_s1`` / ``clip_s2``: the mean over the evaluated instances."""
+    if not results:
+        raise ValueError("clip_rows: no CLIP results")
+    weights = (results[0].weights,)
+    secs = float(sum(r.seconds for r in results))
+    return [
+        ctx.row(
+            name,
+            float(np.mean([getattr(r, name.removeprefix("clip_")) for r in results])),
+            images=len(results),
+            seconds=secs,
+            extra_weights=weights,
+        )
+        for name in ("clip_s1", "clip_s2")
+    ]

@@ -1,0 +1,320 @@
+"""Paper tables from the metrics rows, as Markdown and LaTeX.
+
+* Table 1 — keypoint-transfer PCK on LASSIE (set ``clean``) and E-LASSIE (set ``occluded``);
+* Table 2 — Pascal-Part PCK;
+* Table 3 — CLIP s1/s2 on E-LASSIE;
+* synthetic — every metric of dataset ``synthetic`` (no paper numbers exist);
+* all_metrics — the latest value of every (dataset, set, class, method, metric).
+
+Each measured cell is the row with the latest timestamp for its (dataset, set, class, method,
+metric). The paper's number sits in the column next to ours. Marks on our cells:
+``†`` random weights (tiny / full-random profiles: not comparable with the paper),
+``‡`` oracle features (read the ground truth).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from artic3d_core.metrics.paper import load_paper_numbers
+from artic3d_core.metrics.schema import METRIC_UNITS
+
+__all__ = ["RenderedTable", "TableData", "build_tables", "latest_rows", "write_tables"]
+
+RANDOM_MARK = "†"
+ORACLE_MARK = "‡"
+KEY = ["dataset", "set", "cls", "method", "metric"]
+METHOD_NAMES = {
+    "lassie": "LASSIE",
+    "hi-lassie": "Hi-LASSIE",
+    "hi-lassie+": "Hi-LASSIE+",
+    "artic3d": "ARTIC3D",
+}
+SET_NAMES = {"clean": "LASSIE", "occluded": "E-LASSIE"}
+LEGEND = (
+    f"{RANDOM_MARK} computed with RANDOM weights (not comparable with the paper); "
+    f"{ORACLE_MARK} oracle features (read the ground truth). Paper: 43.x = decimal lost, "
+    "[..] = unverified recollection, ? / (likely) = uncertain placement (spec §12)."
+)
+
+
+@dataclass
+class TableData:
+    """A rendered-to-be table: header, string rows, notes."""
+
+    name: str
+    title: str
+    header: list[str]
+    rows: list[list[str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    text_cols: int = 1  # leading left-aligned columns (LaTeX)
+
+
+@dataclass(frozen=True)
+class RenderedTable:
+    name: str
+    markdown: str
+    latex: str
+
+
+def latest_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """The latest row (by timestamp) of every (dataset, set, cls, method, metric)."""
+    if df.empty:
+        return df
+    return (
+        df.sort_values("timestamp", kind="stable")
+        .groupby(KEY, as_index=False, sort=True)
+        .tail(1)
+        .sort_values(KEY, kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def _marks(row: pd.Series) -> str:
+    m = RANDOM_MARK if bool(row["weights_random"]) else ""
+    return m + (ORACLE_MARK if row["feature_backend"] == "oracle" else "")
+
+
+def _lookup(latest: pd.DataFrame) -> dict[tuple[str, ...], pd.Series]:
+    return {tuple(r[k] for k in KEY): r for _, r in latest.iterrows()}
+
+
+def _fmt(row: pd.Series | None, digits: int = 1) -> str:
+    if row is None:
+        return "–"
+    return f"{row['value']:.{digits}f}{_marks(row)}"
+
+
+def _method_display(method: str) -> str:
+    return METHOD_NAMES.get(method.lower(), method)
+
+
+def _ours_methods(latest: pd.DataFrame, dataset: str, set_: str, metrics: list[str]) -> list[str]:
+    sel = latest[
+        (latest["dataset"] == dataset) & (latest["set"] == set_) & latest["metric"].isin(metrics)
+    ]
+    return sorted(set(sel["method"]))
+
+
+def _rows_for(
+    paper_rows: list[dict[str, Any]], ours: list[str], set_: str
+) -> list[tuple[str, dict[str, str] | None, str | None]]:
+    """(display name, paper cells or None, our method key or None), paper order first."""
+    ours_by_display = {_method_display(m).lower(): m for m in ours}
+    out = []
+    seen = set()
+    for pr in paper_rows:
+        if pr["set"] != set_:
+            continue
+        key = str(pr["method"]).lower()
+        out.append((str(pr["method"]), pr["cells"], ours_by_display.get(key)))
+        seen.add(key)
+    for disp, m in ours_by_display.items():
+        if disp not in seen:
+            out.append((_method_display(m), None, m))
+    return out
+
+
+def _pck_table(
+    name: str, spec: dict[str, Any], latest: pd.DataFrame, sets: list[str], show_set: bool
+) -> TableData:
+    classes: list[str] = spec["classes"]
+    header = ["Method"] + (["Set"] if show_set else [])
+    for c in classes:
+        header += [c.capitalize(), f"{c.capitalize()} (paper)"]
+    td = TableData(name, spec["title"], header, notes=[LEGEND], text_cols=2 if show_set else 1)
+    look = _lookup(latest)
+    ds = spec["dataset"]
+    for set_ in sets:
+        ours = _ours_methods(latest, ds, set_, [spec["metric"]])
+        for disp, cells, m in _rows_for(spec["rows"], ours, set_):
+            row = [disp] + ([SET_NAMES.get(set_, set_)] if show_set else [])
+            for c in classes:
+                r = look.get((ds, set_, c, m, spec["metric"])) if m else None
+                row += [_fmt(r), cells[c] if cells else "–"]
+            td.rows.append(row)
+    return td
+
+
+def _clip_table(spec: dict[str, Any], latest: pd.DataFrame) -> TableData:
+    classes: list[str] = spec["classes"]
+    header = ["Method"]
+    for c in classes:
+        header += [f"{c.capitalize()} s1/s2", f"{c.capitalize()} (paper)"]
+    td = TableData("table3", spec["title"], header, notes=[LEGEND, str(spec.get("note", ""))])
+    look = _lookup(latest)
+    ds, set_ = spec["dataset"], spec["set"]
+    ours = _ours_methods(latest, ds, set_, list(spec["metrics"]))
+    for disp, cells, m in _rows_for(spec["rows"], ours, set_):
+        row = [disp]
+        for c in classes:
+            r1 = look.get((ds, set_, c, m, "clip_s1")) if m else None
+            r2 = look.get((ds, set_, c, m, "clip_s2")) if m else None
+            ours_cell = "–" if r1 is None and r2 is None else f"{_fmt(r1)}/{_fmt(r2)}"
+            row += [ours_cell, cells[c] if cells else "–"]
+        td.rows.append(row)
+    return td
+
+
+def _metric_order(metrics: list[str]) -> list[str]:
+    known = [m for m in METRIC_UNITS if m in metrics]
+    return known + sorted(m for m in metrics if m not in METRIC_UNITS)
+
+
+def _synthetic_table(latest: pd.DataFrame) -> TableData:
+    syn = latest[latest["dataset"] == "synthetic"]
+    metrics = _metric_order(sorted(set(syn["metric"])))
+    units = {m: syn.loc[syn["metric"] == m, "unit"].iloc[0] for m in metrics}
+    header = ["Class", "Set", "Method"] + [f"{m} ({units[m]})" for m in metrics]
+    td = TableData(
+        "synthetic",
+        "Synthetic benchmark (ground truth known; no paper numbers)",
+        header,
+        notes=[LEGEND],
+        text_cols=3,
+    )
+    look = _lookup(syn)
+    for (cls, set_, method), _ in syn.groupby(["cls", "set", "method"], sort=True):
+        row = [cls, set_, _method_display(method)]
+        for m in metrics:
+            r = look.get(("synthetic", set_, cls, method, m))
+            row.append(_fmt(r, 2))
+        td.rows.append(row)
+    return td
+
+
+def _all_table(latest: pd.DataFrame) -> TableData:
+    header = ["Dataset", "Set", "Class", "Method", "Metric", "Value", "Unit", "Images", "Pairs"]
+    header += ["Weights", "Features", "Run", "Git"]
+    td = TableData(
+        "all_metrics", "All metrics (latest value per cell)", header, notes=[LEGEND], text_cols=5
+    )
+    for _, r in latest.iterrows():
+        td.rows.append(
+            [
+                r["dataset"],
+                r["set"],
+                r["cls"],
+                _method_display(r["method"]),
+                r["metric"],
+                _fmt(r, 3),
+                r["unit"],
+                "" if pd.isna(r["images"]) else str(int(r["images"])),
+                "" if pd.isna(r["pairs"]) else str(int(r["pairs"])),
+                str(r["weights_profile"]),
+                str(r["feature_backend"]),
+                str(r["run_id"]),
+                str(r["git_rev"]),
+            ]
+        )
+    return td
+
+
+def build_tables(df: pd.DataFrame, paper: dict[str, Any] | None = None) -> list[TableData]:
+    """Tables 1–3, the synthetic table and the all-metrics table from the metrics rows."""
+    paper = paper or load_paper_numbers()
+    latest = latest_rows(df)
+    return [
+        _pck_table("table1", paper["table1"], latest, ["clean", "occluded"], show_set=True),
+        _pck_table("table2", paper["table2"], latest, ["clean"], show_set=False),
+        _clip_table(paper["table3"], latest),
+        _synthetic_table(latest),
+        _all_table(latest),
+    ]
+
+
+def to_markdown(td: TableData) -> str:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    out = [f"### {td.title}", "", line(td.header), line(["---"] * len(td.header))]
+    out += (
+        [line(r) for r in td.rows]
+        if td.rows
+        else [line(["(no rows)"] + [""] * (len(td.header) - 1))]
+    )
+    out += [""] + [n for n in td.notes if n]
+    return "\n".join(out) + "\n"
+
+
+_LATEX_ESCAPE = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    RANDOM_MARK: r"\textsuperscript{\dag}",
+    ORACLE_MARK: r"\textsuperscript{\ddag}",
+    "–": "--",
+    "²": r"\textsuperscript{2}",
+}
+
+
+def latex_escape(s: str) -> str:
+    return "".join(_LATEX_ESCAPE.get(ch, ch) for ch in s)
+
+
+def to_latex(td: TableData) -> str:
+    n_text = min(len(td.header), td.text_cols)
+    cols = "l" * n_text + "r" * (len(td.header) - n_text)
+    out = [
+        "% generated by `artic3d tables`; needs \\usepackage{booktabs}",
+        "\\begin{table}[t]",
+        "\\centering",
+        f"\\caption{{{latex_escape(td.title)}}}",
+        "\\resizebox{\\linewidth}{!}{%",
+        f"\\begin{{tabular}}{{{cols}}}",
+        "\\toprule",
+        " & ".join(latex_escape(h) for h in td.header) + " \\\\",
+        "\\midrule",
+    ]
+    out += [" & ".join(latex_escape(c) for c in r) + " \\\\" for r in td.rows]
+    out += ["\\bottomrule", "\\end{tabular}}"]
+    notes = [n for n in td.notes if n]
+    if notes:
+        out.append("\\\\[2pt]{\\footnotesize " + latex_escape(" ".join(notes)) + "}")
+    out.append("\\end{table}")
+    return "\n".join(out) + "\n"
+
+
+def render_tables(df: pd.DataFrame, paper: dict[str, Any] | None = None) -> list[RenderedTable]:
+    return [RenderedTable(t.name, to_markdown(t), to_latex(t)) for t in build_tables(df, paper)]
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_tables(
+    df: pd.DataFrame, out_dir: str | Path, paper: dict[str, Any] | None = None
+) -> list[Path]:
+    """Write ``<name>.md`` and ``<name>.tex`` per table plus ``tables.md`` (all, in order)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    rendered = render_tables(df, paper)
+    for t in rendered:
+        for suffix, text in ((".md", t.markdown), (".tex", t.latex)):
+            p = out / f"{t.name}{suffix}"
+            _write_text(p, text)
+            written.append(p)
+    combined = out / "tables.md"
+    _write_text(combined, "\n".join(t.markdown for t in rendered))
+    written.append(combined)
+    return written

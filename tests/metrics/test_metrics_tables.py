@@ -1,0 +1,126 @@
+"""Paper numbers data file and the rendered tables (Markdown, LaTeX, CLI)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from artic3d_core.metrics.paper import load_paper_numbers, parse_cell
+from artic3d_core.metrics.store import append_rows, read_metrics
+from artic3d_core.metrics.tables import build_tables, latest_rows, render_tables
+
+
+def test_paper_numbers_file_transcribes_spec_12():
+    paper = load_paper_numbers()
+    assert paper["version"] == 1
+    t1 = paper["table1"]
+    assert len(t1["rows"]) == 7 and len(t1["classes"]) == 6
+    artic_clean = next(r for r in t1["rows"] if r["method"] == "ARTIC3D" and r["set"] == "clean")
+    assert artic_clean["cells"]["tiger"] == "64.0" and artic_clean["cells"]["elephant"] == "44.x"
+    t2 = {r["method"]: r["cells"] for r in paper["table2"]["rows"]}
+    assert t2["ARTIC3D"] == {"horse": "44.4", "cow": "43.0", "sheep": "31.x"}
+    t3 = {r["method"]: r["cells"] for r in paper["table3"]["rows"]}
+    assert t3["Hi-LASSIE"]["elephant"] == "80.0/26.x"
+
+
+@pytest.mark.parametrize(
+    ("shown", "value", "certain"),
+    [
+        ("44.4", 44.4, True),
+        ("43.x", 43.0, False),
+        ("40.x [40.3]", 40.3, False),
+        ("57.7 (likely)", 57.7, False),
+        ("–", None, False),
+    ],
+)
+def test_parse_cell(shown, value, certain):
+    cell = parse_cell(shown)
+    assert (cell.value, cell.certain) == (value, certain)
+
+
+def _tables(rows) -> dict:
+    from artic3d_core.metrics.schema import rows_to_table
+
+    df = rows_to_table(rows).to_pandas()
+    return {t.name: t for t in build_tables(df)}
+
+
+def test_table1_puts_ours_next_to_the_paper_and_marks_random(sample_rows):
+    t1 = _tables(sample_rows)["table1"]
+    assert t1.header[:4] == ["Method", "Set", "Elephant", "Elephant (paper)"]
+    zi = t1.header.index("Zebra")
+    row = next(r for r in t1.rows if r[0] == "ARTIC3D" and r[1] == "LASSIE")
+    assert row[zi] == "64.2†" and row[zi + 1] == "64.x"
+    occ = next(r for r in t1.rows if r[0] == "ARTIC3D" and r[1] == "E-LASSIE")
+    assert occ[zi] == "61.0†" and occ[zi + 1] == "63.x"
+    ti = t1.header.index("Tiger")
+    hl = next(r for r in t1.rows if r[0] == "Hi-LASSIE" and r[1] == "LASSIE")
+    assert hl[ti] == "63.0" and hl[ti + 1] == "63.1"  # real weights: no mark
+    lassie = next(r for r in t1.rows if r[0] == "LASSIE")
+    assert lassie[zi] == "–" and lassie[zi + 1] == "63.x [63.3]"
+
+
+def test_table2_table3_and_synthetic(sample_rows):
+    tabs = _tables(sample_rows)
+    t2 = tabs["table2"]
+    row = next(r for r in t2.rows if r[0] == "ARTIC3D")
+    assert row[1:3] == ["44.0†‡", "44.4"]  # random weights + oracle features
+    t3 = tabs["table3"]
+    gi = t3.header.index("Giraffe s1/s2")
+    row = next(r for r in t3.rows if r[0] == "ARTIC3D")
+    assert row[gi] == "85.1†/30.2†" and row[gi + 1] == "85.3/30.x ?"
+    syn = tabs["synthetic"]
+    assert syn.header[3:] == [
+        "pck (%)",
+        "mask_iou (%)",
+        "kp3d_err_rel (% of GT extent)",
+        "azim_err_deg (deg)",
+    ]
+    assert syn.rows == [["kangaroo", "clean", "ARTIC3D", "55.50†‡", "80.25†‡", "7.50†‡", "12.00†‡"]]
+
+
+def test_latest_run_wins(sample_rows, ctx_factory, t0):
+    newer = ctx_factory(run_id="run-9").row("pck", 70.0, timestamp=t0 + timedelta(days=1))
+    latest = latest_rows(_df([*sample_rows, newer]))
+    sel = latest[(latest.cls == "zebra") & (latest.metric == "pck") & (latest.set == "clean")]
+    assert sel["value"].tolist() == [70.0] and sel["run_id"].tolist() == ["run-9"]
+
+
+def _df(rows):
+    from artic3d_core.metrics.schema import rows_to_table
+
+    return rows_to_table(rows).to_pandas()
+
+
+def test_latex_escapes_and_marks(sample_rows):
+    rendered = {t.name: t for t in render_tables(_df(sample_rows))}
+    tex = rendered["table1"].latex
+    assert "\\begin{tabular}{ll" in tex and "\\toprule" in tex
+    assert "64.2\\textsuperscript{\\dag}" in tex
+    assert "PCK@0.1 (\\%)" in tex  # the caption's percent sign is escaped
+    md = rendered["table1"].markdown
+    assert md.count("\n| ") >= 8 and "RANDOM weights" in md
+
+
+def test_tables_cli(tmp_path: Path, sample_rows):
+    from artic3d_cli.main import app
+
+    append_rows(tmp_path / "metrics" / "a.parquet", sample_rows[:5])
+    append_rows(tmp_path / "metrics" / "run-x", sample_rows[5:])
+    out = tmp_path / "reports"
+    res = CliRunner().invoke(
+        app, ["tables", "--metrics", str(tmp_path / "metrics"), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    names = sorted(p.name for p in out.iterdir())
+    for n in ("table1", "table2", "table3", "synthetic", "all_metrics"):
+        assert f"{n}.md" in names and f"{n}.tex" in names
+    assert "64.2†" in (out / "table1.md").read_text()
+    assert f"{len(read_metrics(tmp_path / 'metrics'))} metric rows" in res.output
+    bad = CliRunner().invoke(
+        app, ["tables", "--metrics", str(tmp_path / "nope"), "--out", str(out)]
+    )
+    assert bad.exit_code == 2 and "no such" in bad.output
