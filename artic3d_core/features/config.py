@@ -1,7 +1,75 @@
 """Typed ``features``-section of params.yaml: DINO features, clustering and masks (spec §2)."""
 
+from typing import Literal
+
+from pydantic import Field
+
 from artic3d_core.strict import StrictModel
+
+Backend = Literal["dino", "offline", "oracle"]
+
+
+class CRFConfig(StrictModel):
+    """Dense-CRF refinement (spec §2.3 step 5). Mean-field with the approximation of
+    :mod:`artic3d_core.features.crf` (no compiler-free pydensecrf wheel exists for py3.11)."""
+
+    enabled: bool = True
+    iterations: int = Field(5, ge=0)
+    gauss_sxy: float = Field(3.0, gt=0)  # px at the output resolution
+    gauss_compat: float = 50.0
+    bilateral_sxy: float = Field(20.0, gt=0)  # px at the output resolution
+    bilateral_srgb: float = Field(15.0, gt=0)  # colour std on the 0..255 scale (Hi-LASSIE: 10)
+    bilateral_compat: float = 15.0
+    # "fixed": the [0,1] image ×255 (paper intent); "reference": the code's defect of
+    # "un-normalising" an already-[0,1] image with the ImageNet mean/std before ×255.
+    color_mode: Literal["fixed", "reference"] = "fixed"
+    grid: int = Field(128, ge=16)  # the mean field runs on a grid×grid downsampled lattice
+    window: int = Field(7, ge=1)  # bilateral window half-width in grid cells (dilated)
+
+
+class OfflineConfig(StrictModel):
+    """The offline, weight-free feature backend (co-segmentation of hand-made descriptors)."""
+
+    work_size: int = Field(256, ge=64)  # per-pixel foreground decision at this resolution
+    border: float = Field(0.06, gt=0, lt=0.5)  # outer ring (fraction of side) seeded as background
+    n_fg_clusters: int = Field(8, ge=1)  # class-wide foreground appearance model
+    n_bg_clusters: int = Field(16, ge=1)  # per-image background appearance model
+    rounds: int = Field(4, ge=1)  # alternations of model fit ↔ relabel
+    center_prior: float = Field(0.15, ge=0)  # added bg energy ∝ squared distance from centre
+    sample_per_image: int = Field(4000, ge=100)  # pixels per image for fitting k-means
+    min_component: float = Field(0.02, ge=0)  # drop fg components smaller than this area fraction
+    position_weight: float = Field(1.5, ge=0)  # weight of mask-relative position in part features
+    cluster_share: float = Field(0.03, ge=0, le=1)  # a fg cluster "appears" in an image above this
+    recur_frac: float = Field(0.4, ge=0, le=1)  # ... and must appear in this fraction of images
+    fg_quantile: float = Field(0.8, gt=0, le=1)  # foreground must lie within this quantile ...
+    fg_slack: float = Field(1.5, ge=1)  # ... × slack of the pooled foreground model distances
+    grabcut_iters: int = Field(3, ge=0)  # per-image colour graph-cut refinement (0 = off)
+    kmeans_niter: int = Field(40, ge=1)  # the offline models refit every round: cheaper k-means
+    kmeans_nredo: int = Field(2, ge=1)
 
 
 class FeaturesConfig(StrictModel):
     """The ``features`` section of params.yaml."""
+
+    backend: Backend = "offline"
+    hr_pass: bool = True  # 1024² crop tiled into four 512² quadrants → 128² keys (spec §2.2.4)
+    hr_size: int = Field(1024, ge=16)
+    lr_size: int = Field(512, ge=16)  # DINO LR input; 512/8 = 64 feature grid
+    mask_size: int = Field(512, ge=16)  # output masks (render size S)
+    feat_hw: int = Field(64, ge=4)
+    patch: int = Field(8, ge=1)
+    saliency_heads: list[int] = Field(default_factory=lambda: [0, 2, 4, 5])
+    batch_size: int = Field(8, ge=1)
+    amp: Literal["fp16", "bf16", "fp32"] = "fp16"  # GPU autocast only; CPU is always fp32
+    rough_fg_threshold: float = 0.03  # saliency threshold of the rough foreground (§2.2.2)
+    salient_threshold: float = 0.1  # patches averaged into the mean salient key (§2.3.1)
+    fg_dist_threshold: float = 0.75  # normalised distance splitting FG/BG pools (Hi-LASSIE 0.8)
+    n_clusters: int = Field(8, ge=1)
+    kmeans_niter: int = Field(300, ge=1)
+    kmeans_nredo: int = Field(10, ge=1)
+    kmeans_max_points: int = Field(200_000, ge=1000)  # subsample bigger pools (seeded)
+    pca_dim: int = Field(20, ge=1)
+    pca_niter: int = Field(3, ge=0)
+    seed: int = 0
+    crf: CRFConfig = Field(default_factory=CRFConfig)
+    offline: OfflineConfig = Field(default_factory=OfflineConfig)

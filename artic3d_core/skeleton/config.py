@@ -1,7 +1,22 @@
 """Typed ``skeleton``-section of params.yaml: skeleton discovery (spec §3)."""
 
+from typing import Literal
+
+from pydantic import Field
+
 from artic3d_core.strict import StrictModel
 
 
 class SkeletonConfig(StrictModel):
     """The ``skeleton`` section of params.yaml."""
+
+    reference: int | None = None  # reference image index; None = choose automatically
+    mask_size: int = Field(512, ge=32)  # masks are resized to this before discovery (JSON unit)
+    thinning: Literal["thin", "skeletonize"] = "thin"  # skimage thinning (reference: thin)
+    endpoint_prune: float = Field(1.0, ge=0)  # drop endpoints closer than this × r(junction)
+    junction_merge: float = Field(0.8, ge=0)  # merge junctions closer than this × r(j1)
+    min_branch_px: float = Field(0.0, ge=0)  # extra: drop end branches shorter than this (px)
+    sym_offset: float = Field(0.05, gt=0)  # ±x of a left/right pair (JSON units)
+    sym_len_ratio: tuple[float, float] = (0.5, 2.0)  # squared bone-length ratio of a pair
+    side_view_rank: int = Field(5, ge=0)  # reference rank below this → swap x and z (§3.3)
+    auto_min_presence: float = Field(0.5, ge=0, le=1)  # auto reference: weight of cluster count

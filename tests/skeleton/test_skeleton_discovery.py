@@ -1,0 +1,90 @@
+"""Skeleton discovery on analytic side-view masks: topology, symmetry, JSON, speed, pictures."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from artic3d_core.skeleton.compare import compare_to_template, leaf_counts
+from artic3d_core.skeleton.config import SkeletonConfig
+from artic3d_core.skeleton.discovery import discover_skeleton, view_init
+from artic3d_core.skeleton.picture import save_skeleton_picture
+from artic3d_core.skeleton.skeleton import Skeleton
+
+
+def test_quadruped_topology_and_symmetry(quadruped_mask, tmp_path):
+    m = quadruped_mask(512, facing=1)[None].astype(np.int64)
+    t = time.perf_counter()
+    sk, rep = discover_skeleton(m, SkeletonConfig(), reference=0, n_clusters=4)
+    assert time.perf_counter() - t < 2.0  # acceptance: < 2 s for a 512² mask on CPU
+    limbs, mid = leaf_counts(sk)
+    assert (limbs, mid) == (4, 2)
+    assert rep.n_symmetric_pairs == 2
+    J = sk.joints
+    assert torch.equal(J[0], torch.zeros(3))
+    lateral = J[:, 0].abs() > 0
+    assert torch.allclose(J[lateral, 0].abs(), torch.full((int(lateral.sum()),), 0.1))
+    sym = sk.joints_sym()
+    assert all(sym[sym[i]] == i for i in range(sk.nj))
+    assert all(p < i for i, p in enumerate(sk.parents) if i)
+    # feet are below the root (y up), the part labels of leg bones are the leg cluster (2 → 1)
+    feet = [j for j in range(1, sk.nj) if not sk.children(j) and J[j, 0] != 0]
+    assert all(J[j, 1] < -0.5 for j in feet)
+    assert all(sk.part_dino[j - 1] == 1 for j in feet)
+    path = tmp_path / "skeleton.json"
+    sk.save(path)
+    back = Skeleton.load(path)
+    assert back.to_json_dict()["schema_version"] >= 1
+    assert torch.allclose(back.joints, sk.joints) and back.parents == sk.parents
+    img = torch.rand(3, 512, 512)
+    png = save_skeleton_picture(tmp_path / "skeleton.png", img, rep, torch.from_numpy(m[0]))
+    assert png.stat().st_size > 1000
+
+
+def test_facing_is_canonicalised(quadruped_mask):
+    a, ra = discover_skeleton(quadruped_mask(512, 1)[None], reference=0, n_clusters=4)
+    b, rb = discover_skeleton(quadruped_mask(512, -1)[None], reference=0, n_clusters=4)
+    assert ra.flipped != rb.flipped
+    assert leaf_counts(a) == leaf_counts(b) == (4, 2)
+
+    def head_z(sk):  # the highest leaf is the head: same side of the root in both
+        leaves = [j for j in range(1, sk.nj) if not sk.children(j)]
+        top = max(leaves, key=lambda j: float(sk.joints[j, 1]))
+        return float(sk.joints[top, 2]) - float(sk.joints[:, 2].mean())
+
+    assert head_z(a) * head_z(b) > 0
+
+
+def test_view_init_azimuth_and_auto_reference(quadruped_mask):
+    side = quadruped_mask(256, 1)
+    front = np.zeros_like(side)
+    front[80:200, 110:146] = side[side > 0].max()  # a compact (frontal) blob, one cluster
+    front[60:80, 118:138] = 3
+    masks = np.stack([front, side, side[:, ::-1]])
+    v = view_init(masks, 4)
+    assert v.rank[0] == 0 and abs(v.azimuth[0]) == 0
+    assert sorted(np.abs(v.azimuth[1:]).round(4).tolist()) == [
+        round(np.pi / 4, 4),
+        round(np.pi / 2, 4),
+    ]
+    assert v.flipped[1] != v.flipped[2]
+    sk, rep = discover_skeleton(masks, SkeletonConfig(mask_size=256), n_clusters=4)
+    assert rep.reference_auto and rep.reference in (1, 2)
+    assert "automatic" in rep.reference_reason and sk.meta["reference"] == rep.reference
+    assert len(sk.azimuth) == 3
+
+
+def test_compare_to_itself_is_exact(quadruped_mask):
+    sk, _ = discover_skeleton(quadruped_mask(512, 1)[None], reference=0, n_clusters=4)
+    rep = compare_to_template(sk, sk, biped=False)
+    assert rep.topology_ok and rep.joint_error < 1e-6 and rep.n_bones == rep.n_bones_template
+
+
+def test_bad_masks_have_clear_errors():
+    with pytest.raises(ValueError, match="out of range"):
+        discover_skeleton(np.ones((1, 32, 32), np.int64), reference=3)
+    with pytest.raises(ValueError, match="empty"):
+        discover_skeleton(np.zeros((1, 64, 64), np.int64), reference=0)
+    with pytest.raises(ValueError, match=r"\(B, H, W\)"):
+        discover_skeleton(np.zeros((64, 64), np.int64))
