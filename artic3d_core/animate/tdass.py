@@ -65,7 +65,7 @@ def tdass(
         opt.zero_grad()
         loss.backward()
         opt.step()
-        rec = {"recon": float(recon), "temporal": float(temp), "total": float(loss)}
+        rec = {"recon": recon.item(), "temporal": temp.item(), "total": loss.item()}
         losses.append(rec)
         bar.set_postfix(rec)
     with torch.no_grad():
