@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from artic3d_core.animate.config import AnimateConfig
 from artic3d_core.data.config import DataConfig, SynthConfig
@@ -50,16 +50,43 @@ class ConfigError(ValueError):
 
 
 class PipelineConfig(StrictModel):
-    """What the orchestration runs: datasets × classes × methods, and where results go."""
+    """What the orchestration runs (``pipeline`` section; owned by flows/ and tasks/).
+
+    ``cells`` lists the enabled ``dataset/class`` pairs (datasets: synthetic, lassie, e-lassie,
+    pascal_part, folder); every cell runs every method in ``methods``. DVC expands the same two
+    lists into its stage matrix, so this is the one place that enables a dataset.
+    """
 
     run_dir: str = "runs"
     metrics_dir: str = "metrics"
     reports_dir: str = "reports"
-    datasets: list[str] = Field(default_factory=lambda: ["synthetic"])
+    cells: list[str] = Field(default_factory=lambda: ["synthetic/zebra", "synthetic/kangaroo"])
     methods: list[str] = Field(default_factory=lambda: ["hi-lassie", "hi-lassie+", "artic3d"])
-    classes: dict[str, list[str]] = Field(default_factory=dict)
-    sets: list[Literal["clean", "occluded"]] = Field(default_factory=lambda: ["clean", "occluded"])
-    max_concurrency: int = Field(1, ge=1)
+    # Image sets read for the synthetic dataset (lassie: clean; e-lassie: clean + occluded).
+    synthetic_sets: list[Literal["clean", "occluded"]] = Field(
+        default_factory=lambda: ["clean", "occluded"]
+    )
+    crop_size: int | None = Field(None, ge=32)  # null: 1024 for the DINO HR pass, else mask size
+    max_instances: int | None = Field(None, ge=1)  # null: optimise every instance
+    animate: bool = False  # run the animation stage (T-DASS) after instance optimisation
+    max_concurrency: int = Field(1, ge=1)  # cells run at once by the benchmark flow
+    gpus: list[str] = Field(default_factory=list)  # e.g. [cuda:0, cuda:1]; [] = params.device
+    dask_address: str | None = None  # tcp://host:8786 of a Dask scheduler; null = local
+    schedule_cron: str = "0 3 * * 1"  # the scheduled benchmark rerun (Prefect deployment)
+
+    @field_validator("cells")
+    @classmethod
+    def _check_cells(cls, cells: list[str]) -> list[str]:
+        known = {"synthetic", "lassie", "e-lassie", "pascal_part", "folder"}
+        for c in cells:
+            parts = c.split("/")
+            if len(parts) != 2 or not all(parts):
+                raise ValueError(f"cell {c!r}: expected 'dataset/class'")
+            if parts[0] not in known:
+                raise ValueError(f"cell {c!r}: unknown dataset (expected one of {sorted(known)})")
+        if len(set(cells)) != len(cells):
+            raise ValueError("cells: duplicates")
+        return cells
 
 
 class Params(StrictModel):

@@ -1,0 +1,7 @@
+"""Prefect tasks: one thin wrapper per pipeline stage over ``artic3d_core``.
+
+Every stage writes files into the run layout (:mod:`tasks.layout`), each unit atomically with a
+``manifest.json`` written last (:mod:`tasks.artifacts`). A unit whose manifest carries the
+current cache key (inputs + params sections + code version) is skipped, so a rerun after a kill
+or a parameter change redoes only what changed.
+"""

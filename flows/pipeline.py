@@ -1,0 +1,103 @@
+"""The per-cell pipeline, composed once and run either as Prefect tasks or as plain calls.
+
+data → [rough foreground → enhance (mapped per image)] → features → skeleton → joint →
+instances (mapped per instance) → eval. ``ctx.stages`` limits what is computed; earlier units
+are then only reused (a DVC stage computes its own outputs and nothing else).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prefect import unmapped
+
+from tasks import data as t_data
+from tasks import evaluate as t_eval
+from tasks import optimise as t_opt
+from tasks import preprocess as t_pre
+from tasks import skeleton as t_skel
+from tasks.artifacts import UnitResult
+from tasks.context import StageContext
+from tasks.layout import STAGES
+
+__all__ = ["CellResult", "run_cell"]
+
+
+@dataclass
+class CellResult:
+    """Every unit a cell run produced or reused, by stage group, in order."""
+
+    cell: str
+    method: str | None
+    units: list[UnitResult] = field(default_factory=list)
+    last_stage: str = ""
+
+    def by_stage(self, stage: str) -> list[UnitResult]:
+        return [u for u in self.units if u.stage == stage]
+
+    @property
+    def eval_dir(self) -> Path | None:
+        ev = self.by_stage("eval")
+        return Path(ev[0].path) if ev else None
+
+
+def _last_stage(ctx: StageContext) -> str:
+    wanted = ctx.stages or STAGES
+    return max(wanted, key=STAGES.index)
+
+
+def run_cell(ctx: StageContext, as_tasks: bool = True) -> CellResult:
+    """Run (or reuse) the stages of one cell × method up to the last one in ``ctx.stages``.
+
+    ``as_tasks``: submit Prefect tasks (inside a flow); False: plain calls (inside a Prefect task
+    on a Dask worker, or without Prefect)."""
+    out = CellResult(str(ctx.cell), ctx.method)
+    last = _last_stage(ctx)
+    out.last_stage = last
+    order = STAGES.index
+
+    def call(task: Any, fn: Any, *args: Any) -> UnitResult:
+        return task(*args) if as_tasks else fn(*args)
+
+    data = call(t_data.data_task, t_data.run_data, ctx)
+    out.units.append(data)
+    if order(last) < order("preprocess") or ctx.method is None:
+        return out
+    enhanced: list[UnitResult] = []
+    if t_pre.method_spec(ctx).enhance_inputs:
+        fg = call(t_pre.rough_fg_task, t_pre.run_rough_fg, ctx, data)
+        n = len(json.loads((Path(data.path) / "index.json").read_text()))
+        if as_tasks:
+            futs = t_pre.enhance_image_task.map(
+                unmapped(ctx), unmapped(data), unmapped(fg), range(n)
+            )
+            enhanced = list(futs.result())
+        else:
+            enhanced = [t_pre.run_enhance_image(ctx, data, fg, i) for i in range(n)]
+        out.units += [fg, *enhanced]
+    feats = call(t_pre.features_task, t_pre.run_features, ctx, data, enhanced)
+    out.units.append(feats)
+    if order(last) < order("skeleton"):
+        return out
+    skel = call(t_skel.skeleton_task, t_skel.run_skeleton, ctx, feats)
+    out.units.append(skel)
+    if order(last) < order("optimise"):
+        return out
+    joint = call(t_opt.joint_task, t_opt.run_joint, ctx, data, feats, skel)
+    out.units.append(joint)
+    n = len(json.loads((Path(data.path) / "index.json").read_text()))
+    if ctx.params.pipeline.max_instances:
+        n = min(n, ctx.params.pipeline.max_instances)
+    if as_tasks:
+        insts = list(t_opt.instance_task.map(unmapped(ctx), unmapped(joint), range(n)).result())
+    else:
+        insts = [t_opt.run_instance(ctx, joint, i) for i in range(n)]
+    out.units += insts
+    if order(last) < order("eval"):
+        return out
+    ev = call(t_eval.eval_task, t_eval.run_eval, ctx, data, joint, insts)
+    out.units.append(ev)
+    return out

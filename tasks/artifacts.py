@@ -1,0 +1,267 @@
+"""Atomic artifacts with provenance: every unit of work is a folder with ``manifest.json``.
+
+A unit folder is built in a hidden sibling (``.<name>.tmp-<pid>-<rand>``) and renamed into place
+only when complete, with its manifest inside. A process killed at any moment therefore leaves
+either the previous complete unit or none — never a half-written one; leftover temp folders of
+dead processes are removed by the next run. The manifest records the cache key, the params hash,
+the weights (profile + fingerprint, flagged when random), the seed, the git revision and the
+size and sha256 of every file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "MANIFEST",
+    "Provenance",
+    "UnitResult",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "build_unit",
+    "git_revision",
+    "read_manifest",
+    "valid_manifest",
+]
+
+MANIFEST = "manifest.json"
+_TMP_TAG = ".tmp-"
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to a temp file in the same folder, fsync, then ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}{_TMP_TAG}{os.getpid()}-{secrets.token_hex(3)}")
+    try:
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> Path:
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+@functools.lru_cache(maxsize=8)
+def git_revision(root: str = ".") -> str:
+    """``<commit>`` or ``<commit>+dirty`` of the repository at ``root``; ``unknown`` outside git.
+    Read-only git commands only."""
+    try:
+        rev = subprocess.run(
+            ["git", "-C", root, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+        if rev.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        return rev.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What made an artifact. ``weights``: one ``WeightsInfo.as_dict()`` per model used."""
+
+    params_hash: str
+    sections: dict[str, str]  # section name -> hash of that section
+    seed: int
+    git_revision: str
+    code_version: str
+    weights_profile: str
+    weights: tuple[dict[str, Any], ...] = ()
+
+    def with_weights(self, infos: list[Any]) -> Provenance:
+        """A copy recording the given ``WeightsInfo`` objects (None entries are dropped)."""
+        rows = tuple(i.as_dict() if hasattr(i, "as_dict") else dict(i) for i in infos if i)
+        return Provenance(**{**asdict(self), "weights": self.weights + rows})
+
+    @property
+    def random_weights(self) -> bool:
+        return any(w.get("random") for w in self.weights)
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """The outcome of one unit: its folder, key, and whether it was reused (skipped)."""
+
+    stage: str
+    path: str
+    key: str
+    skipped: bool
+    seconds: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _list_files(root: Path) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and p.name != MANIFEST and _TMP_TAG not in p.name:
+            rel = p.relative_to(root).as_posix()
+            out[rel] = {"size": p.stat().st_size, "sha256": _sha256(p)}
+    return out
+
+
+def read_manifest(unit_dir: str | Path) -> dict[str, Any] | None:
+    """The unit's manifest, or None when absent or unreadable."""
+    p = Path(unit_dir) / MANIFEST
+    try:
+        return json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def valid_manifest(unit_dir: str | Path, key: str) -> dict[str, Any] | None:
+    """The manifest if it carries ``key`` and every file it lists exists with its size."""
+    unit_dir = Path(unit_dir)
+    m = read_manifest(unit_dir)
+    if m is None or m.get("key") != key:
+        return None
+    for rel, info in m.get("files", {}).items():
+        p = unit_dir / rel
+        if not p.is_file() or p.stat().st_size != info.get("size"):
+            return None
+    return m
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temps(folder: Path) -> None:
+    """Remove temp folders/files that dead processes left in ``folder``."""
+    if not folder.is_dir():
+        return
+    for p in folder.iterdir():
+        if _TMP_TAG not in p.name and ".old-" not in p.name:
+            continue
+        tag = p.name.split(_TMP_TAG)[-1] if _TMP_TAG in p.name else p.name.split(".old-")[-1]
+        try:
+            pid = int(tag.split("-")[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and _pid_alive(pid):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def build_unit(
+    stage: str,
+    out_dir: str | Path,
+    key: str,
+    provenance: Provenance,
+    body: Callable[[Path], dict[str, Any] | None],
+    force: bool = False,
+    readonly: bool = False,
+) -> UnitResult:
+    """Produce the unit folder ``out_dir`` unless a valid one with ``key`` exists.
+
+    ``body(tmp_dir)`` writes the unit's files into ``tmp_dir`` and returns extra manifest
+    metadata; it may return ``{"weights": [WeightsInfo, ...]}`` to record the weights it used.
+    ``readonly``: only reuse — a missing or stale unit is an error (an upstream stage that the
+    current invocation is not allowed to run, e.g. under a DVC stage that does not own it).
+    """
+    out_dir = Path(out_dir)
+    t0 = time.perf_counter()
+    if not force:
+        m = valid_manifest(out_dir, key)
+        if m is not None:
+            log.info("%s: %s is up to date (key %s), skipped", stage, out_dir, key)
+            return UnitResult(stage, str(out_dir), key, True, 0.0, m.get("meta", {}))
+    if readonly:
+        from tasks.errors import BadInputError
+
+        raise BadInputError(
+            f"{stage}: {out_dir} is missing or out of date (key {key}); run the stage that "
+            "makes it first (dvc repro, or reconstruct_class without --stages)"
+        )
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(out_dir.parent)
+    tmp = out_dir.with_name(f".{out_dir.name}{_TMP_TAG}{os.getpid()}-{secrets.token_hex(3)}")
+    tmp.mkdir()
+    try:
+        meta = dict(body(tmp) or {})
+        weights = meta.pop("weights", None) or []
+        prov = provenance.with_weights(list(weights))
+        seconds = round(time.perf_counter() - t0, 3)
+        manifest = {
+            "stage": stage,
+            "key": key,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "host": socket.gethostname(),
+            "seconds": seconds,
+            "provenance": asdict(prov),
+            "random_weights": prov.random_weights,
+            "meta": meta,
+            "files": _list_files(tmp),
+        }
+        atomic_write_json(tmp / MANIFEST, manifest)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{secrets.token_hex(3)}")
+            os.replace(out_dir, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(tmp, out_dir)
+        _fsync_dir(out_dir.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("%s: wrote %s in %.1f s", stage, out_dir, seconds)
+    return UnitResult(stage, str(out_dir), key, False, seconds, meta)
