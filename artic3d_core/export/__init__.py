@@ -1,0 +1,1 @@
+"""Exports: textured OBJ/GLB meshes, turntable GIFs."""

@@ -1,0 +1,78 @@
+"""Part networks: multiplicative-filter MLPs with frequency truncation (spec §4.3), batched over parts.
+
+All nb parts are evaluated at once: weights are stored as (nb, layers, …) tensors split into a
+shared low-frequency block (layers < f_instance) and an instance-specific block, so freezing the
+shared layers is ``requires_grad_(False)`` on whole parameters.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class PartMLPs(nn.Module):
+    """nb multiplicative-filter networks F_b: R³ → R³.
+
+    h₀ = γ₁(x); h_{i+1} = γ_{i+2}(x) ⊙ (W_i h_i + b_i); F(x; s) = Σ_{i ≤ min(s, L−1)} U_i h_{i+1},
+    γ_k(x) = [sin(ω_k x), cos(ω_k x)], ω_k = 0.3πk. Heads: Xavier-uniform, gain 1e-3, no bias.
+    """
+
+    def __init__(
+        self,
+        n_parts: int,
+        layers: int = 10,
+        width: int = 6,
+        omega_scale: float = 0.3,
+        head_gain: float = 1e-3,
+        split: int = 5,
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        if width != 6:
+            raise ValueError("width must be 6 (= sin/cos of the 3 coordinates)")
+        self.n_parts, self.layers, self.split = n_parts, layers, min(split, layers)
+        self.register_buffer(
+            "omega", omega_scale * math.pi * torch.arange(1, layers + 2, dtype=torch.float32)
+        )
+        bound = 1.0 / math.sqrt(width)  # PyTorch nn.Linear default init
+        W = (torch.rand(n_parts, layers, width, width, generator=generator) * 2 - 1) * bound
+        b = (torch.rand(n_parts, layers, width, generator=generator) * 2 - 1) * bound
+        hb = head_gain * math.sqrt(6.0 / (width + 3))
+        U = (torch.rand(n_parts, layers, 3, width, generator=generator) * 2 - 1) * hb
+        s = self.split
+        self.W_lo, self.W_hi = nn.Parameter(W[:, :s]), nn.Parameter(W[:, s:])
+        self.b_lo, self.b_hi = nn.Parameter(b[:, :s]), nn.Parameter(b[:, s:])
+        self.U_lo, self.U_hi = nn.Parameter(U[:, :s]), nn.Parameter(U[:, s:])
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        return [self.W_lo, self.b_lo, self.U_lo]
+
+    def instance_parameters(self) -> list[nn.Parameter]:
+        return [self.W_hi, self.b_hi, self.U_hi]
+
+    def freeze_shared(self, frozen: bool = True) -> None:
+        """``freeze_layers(f_instance)``: layers < split get no gradient."""
+        for p in self.shared_parameters():
+            p.requires_grad_(not frozen)
+
+    def _gamma(self, x: torch.Tensor, k: int) -> torch.Tensor:
+        wx = self.omega[k] * x
+        return torch.cat([torch.sin(wx), torch.cos(wx)], -1)
+
+    def forward(self, x: torch.Tensor, stop_at: int = 10) -> torch.Tensor:
+        """x: (nb, V, 3) or (V, 3) shared → offsets (nb, V, 3), summing heads 0..min(stop_at, L−1)."""
+        if x.ndim == 2:
+            x = x.expand(self.n_parts, -1, -1)
+        W = torch.cat([self.W_lo, self.W_hi], 1)
+        b = torch.cat([self.b_lo, self.b_hi], 1)
+        U = torch.cat([self.U_lo, self.U_hi], 1)
+        h = self._gamma(x, 0)
+        out = torch.zeros_like(x)
+        last = min(stop_at, self.layers - 1)
+        for i in range(last + 1):
+            h = self._gamma(x, i + 1) * (torch.einsum("poi,pvi->pvo", W[:, i], h) + b[:, i, None])
+            out = out + torch.einsum("poi,pvi->pvo", U[:, i], h)
+        return out

@@ -1,0 +1,415 @@
+"""The stage runner (spec §7): joint stages over all images, then per-instance stages.
+
+One public function per phase (``fit_joint``, ``fit_instance``) plus ``run_stage`` for one
+stage. Checkpoints: ``<dir>/stage_<ii>_<name>.pt`` after every stage and ``progress.json``
+listing finished stages; a re-run resumes after the last finished stage. Every stage seeds its
+own generator from (seed, phase, stage, instance), so a resumed run equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from artic3d_core import losses as L
+from artic3d_core.losses.config import LossesConfig
+from artic3d_core.model.articulated import ArticulatedModel, PosedMesh
+from artic3d_core.model.template import sphere_template
+from artic3d_core.optim.config import StageSpec
+from artic3d_core.render import backend as rb
+from artic3d_core.seeding import derive_seed
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FitInputs:
+    """Per-class optimisation inputs (B images).
+
+    images: (B, 3, H, W) in [0, 1]; masks: (B, H', W') int part labels (0 = background);
+    masks_lr: (B, h, w) labels at the feature grid; feat_img: (B, D, h, w); part_cent: (C, 3) or
+    (B, C, 3) (x, y, present) in crop units; prompt: text for guidance.
+    """
+
+    images: torch.Tensor
+    masks: torch.Tensor
+    masks_lr: torch.Tensor
+    feat_img: torch.Tensor
+    part_cent: torch.Tensor
+    prompt: str = "A photo of an animal"
+
+    def select(self, k: int) -> FitInputs:
+        pc = self.part_cent[k : k + 1] if self.part_cent.ndim == 3 else self.part_cent
+        return FitInputs(
+            self.images[k : k + 1], self.masks[k : k + 1], self.masks_lr[k : k + 1],
+            self.feat_img[k : k + 1], pc, self.prompt,
+        )  # fmt: skip
+
+    def fg_at(self, size: int) -> torch.Tensor:
+        """(B, size, size) float foreground (area-resized)."""
+        fg = (self.masks > 0).float()[:, None]
+        if fg.shape[-1] != size:
+            fg = F.interpolate(fg, size=(size, size), mode="area")
+        return fg[:, 0]
+
+    def images_at(self, size: int) -> torch.Tensor:
+        if self.images.shape[-1] == size:
+            return self.images
+        return F.interpolate(self.images, size=(size, size), mode="area")
+
+
+@dataclass
+class StageResult:
+    """Loss history of one stage: name → per-iteration values; seconds of wall time."""
+
+    name: str
+    history: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+    resumed: bool = False
+
+    def final(self) -> dict[str, float]:
+        return {k: v[-1] for k, v in self.history.items() if v}
+
+
+class GuidanceMissingError(RuntimeError):
+    """A guided method reached a guided stage without a guidance object."""
+
+
+def _atomic_save(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _atomic_json(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
+def stage_checkpoint(ckpt_dir: Path, index: int, stage: StageSpec) -> Path:
+    return Path(ckpt_dir) / f"stage_{index:02d}_{stage.name}.pt"
+
+
+# ---- losses ------------------------------------------------------------------------------------
+def _truncation(stage: StageSpec, j: int, f_instance: int) -> int:
+    if "sil" not in stage.weights:
+        return 10
+    return j % 10 if stage.phase == "joint" else f_instance + j % (10 - f_instance)
+
+
+def _vert_part(model: ArticulatedModel, mesh: PosedMesh) -> torch.Tensor:
+    V = mesh.template.shape[0]
+    return torch.arange(model.nb, device=mesh.verts.device).repeat_interleave(V)
+
+
+def compute_losses(
+    model: ArticulatedModel,
+    mesh: PosedMesh,
+    inputs: FitInputs,
+    stage: StageSpec,
+    instances: torch.Tensor,
+    sigma: float,
+    stop_at: int,
+    loss_cfg: LossesConfig,
+    prior_level: int,
+) -> dict[str, torch.Tensor]:
+    """Every weighted loss of ``stage`` except the guidance term (spec §6)."""
+    w = stage.weights
+    out: dict[str, torch.Tensor] = {}
+    sk = model.skeleton
+    if "sil" in w:
+        sil = rb.soft_silhouette(
+            mesh.flat_verts, mesh.faces, stage.image_size, sigma, sigma, stage.faces_per_pixel
+        )
+        out["sil"] = L.silhouette_loss(sil, inputs.fg_at(stage.image_size))
+    if "feat" in w:
+        out["feat"] = L.semantic_chamfer_loss(
+            mesh.verts_2d, _vert_part(model, mesh), model.feat_verts, inputs.feat_img,
+            inputs.masks_lr > 0, stage.w_xy, loss_cfg.feat_vertex_term, stage.feat_grid or loss_cfg.feat_grid,
+        )  # fmt: skip
+    if "part_cent" in w:
+        out["part_cent"] = L.part_centre_loss(
+            mesh.joints_2d, sk.parents, sk.part_dino, inputs.part_cent, loss_cfg.part_cent_weight
+        )
+    if "can_prior" in w:
+        out["can_prior"] = L.canonical_prior(mesh.joints_can, sk.joints_sym())
+    if "pose_prior" in w:
+        out["pose_prior"] = L.pose_prior(
+            model.bone_rot[instances], model.bone_scale, loss_cfg.pose_prior_scale,
+            loss_cfg.pose_prior_axis1, loss_cfg.pose_prior_axis2, loss_cfg.pose_prior_root_axis2,
+        )  # fmt: skip
+    if "global_prior" in w:
+        out["global_prior"] = L.global_prior(
+            model.global_rot[instances], loss_cfg.global_prior_elev
+        )
+    needs_prior = {"shape_prior", "instance", "lap", "norm"} & set(w)
+    if needs_prior:
+        X5, F5 = sphere_template(prior_level, mesh.verts.device)
+        d_full = model.deformation(X5, stop_at if stage.phase == "instance" else 10)
+        if "shape_prior" in w:
+            out["shape_prior"] = L.shape_prior(
+                model.deformation(X5, 10), loss_cfg.shape_prior_inner
+            )
+        if "instance" in w:
+            d_s = model.deformation(X5, stop_at)
+            with torch.no_grad():
+                d_base = model.deformation(X5, model.cfg.f_instance - 1)
+            out["instance"] = L.instance_prior(d_s, d_base)
+        if "lap" in w or "norm" in w:
+            parts = (
+                X5 + model.deformation(X5, stop_at) if stage.phase == "instance" else X5 + d_full
+            )
+            if "lap" in w:
+                out["lap"] = L.laplacian_loss(parts, F5)
+            if "norm" in w:
+                out["norm"] = L.normal_consistency_loss(parts, F5)
+    if "inflat" in w:
+        Fp = mesh.faces_per_part
+        out["inflat"] = L.inflation_loss(mesh.verts[0, 0], mesh.faces[:Fp], loss_cfg.inflat_eps)
+    if "text_init" in w:
+        uv = model.uv_vertex_colors(mesh)
+        with torch.no_grad():
+            target = model.sampled_vertex_colors(mesh, inputs.images)
+        out["text_init"] = L.texture_init_loss(uv[None].expand_as(target), target)
+    if "text" in w:
+        uv = model.uv_vertex_colors(mesh)
+        B = mesh.verts.shape[0]
+        rgb, _, _ = rb.hard_rgb(
+            mesh.flat_verts.detach(), mesh.faces, uv[None].expand(B, -1, -1), stage.image_size
+        )
+        S = stage.image_size
+        out["text"] = L.texture_loss(rgb, inputs.images_at(S), inputs.fg_at(S) > 0.5)
+    return out
+
+
+def update_feat_verts(model: ArticulatedModel, mesh: PosedMesh, inputs: FitInputs) -> None:
+    """EMA of per-part features from the images at the vertex projections (spec §6.2)."""
+    with torch.no_grad():
+        grid = (mesh.verts_2d * 2 - 1)[:, None]
+        f = F.grid_sample(inputs.feat_img, grid, align_corners=True)[:, :, 0]  # (B,D,N)
+        fg = F.grid_sample((inputs.masks_lr > 0).float()[:, None], grid, align_corners=True)[
+            :, 0, 0
+        ]
+        avg = (f * fg[:, None]).sum(0) / fg.sum(0).clamp_min(1e-6)  # (D,N)
+        V = mesh.template.shape[0]
+        per_part = avg.T.reshape(model.nb, V, -1).mean(1)
+        m = model.cfg.feat_ema
+        model.feat_verts.mul_(m).add_((1 - m) * per_part)
+
+
+# ---- one stage ---------------------------------------------------------------------------------
+def run_stage(
+    model: ArticulatedModel,
+    inputs: FitInputs,
+    stage: StageSpec,
+    instances: torch.Tensor,
+    seed: int,
+    loss_cfg: LossesConfig | None = None,
+    prior_level: int = 5,
+    guidance=None,
+    guidance_views=None,
+    progress: bool = True,
+) -> StageResult:
+    """Run one stage in place on ``model`` for ``instances`` (joint: all; instance: [k]).
+
+    ``guidance`` (a ``Guidance``) is required when the stage weights contain ``dass``
+    (the optimiser adds ``guidance.loss(renders, prompt)``); ``guidance_views(generator)`` →
+    random views (spec §5). Returns the loss history.
+    """
+    loss_cfg = loss_cfg or LossesConfig()
+    t0 = time.time()
+    res = StageResult(stage.name)
+    if stage.iters == 0:
+        return res
+    gen = torch.Generator().manual_seed(derive_seed(seed, stage.phase, stage.name))
+    if stage.phase == "joint" and "pose_prior" in stage.weights:
+        model.recentre_rest_pose()
+    params = model.param_groups(stage.params)
+    params = [p for p in params if p.requires_grad]
+    if not params:
+        raise ValueError(f"stage {stage.name}: nothing to optimise in {stage.params}")
+    opt = torch.optim.Adam(params, lr=stage.lr)
+    depth = torch.tensor(model.skeleton.bone_depth(), device=model.bone_rot.device)
+    sigma = stage.sigma
+    guided = "dass" in stage.weights
+    if guided and guidance is None:
+        raise GuidanceMissingError(
+            f"stage {stage.name} has a 'dass' weight but no guidance was given"
+        )
+    bar = tqdm(range(stage.iters), desc=stage.name, disable=not progress, leave=False)
+    for j in bar:
+        if stage.decay and j >= stage.iters // 2 and j % 30 == 0:
+            sigma = max(1e-7, 0.1 * sigma)
+        s = _truncation(stage, j, model.cfg.f_instance)
+        mesh = model(stage.mesh_level, s, stage.deform, gen, instances)
+        terms = compute_losses(
+            model, mesh, inputs, stage, instances, sigma, s, loss_cfg, prior_level
+        )
+        total = sum(stage.weights[k] * v for k, v in terms.items())
+        if guided:
+            terms["dass"] = _guidance_term(
+                model, stage, instances, guidance, guidance_views, inputs, gen, s
+            )
+            total = total + stage.weights["dass"] * terms["dass"]
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        if "pose_prior" in stage.weights and model.bone_rot.grad is not None:
+            model.bone_rot.grad[..., 0] = 0
+            if stage.lev in (1, 2):
+                deep = depth > stage.lev
+                model.bone_rot.grad[:, deep] = 0
+                if model.part_codes.grad is not None:
+                    model.part_codes.grad[deep] = 0
+        opt.step()
+        if "feat" in stage.weights and stage.phase == "joint":
+            update_feat_verts(
+                model, mesh.__class__(**{**mesh.__dict__, "verts": mesh.verts.detach()}), inputs
+            )
+        vals = {k: float(v.detach()) for k, v in terms.items()}
+        vals["total"] = float(total.detach())
+        for k, v in vals.items():
+            res.history.setdefault(k, []).append(v)
+        if progress:
+            bar.set_postfix({k: f"{v:.3g}" for k, v in vals.items()})
+    res.seconds = time.time() - t0
+    return res
+
+
+def _guidance_term(
+    model, stage, instances, guidance, guidance_views, inputs, gen, s
+) -> torch.Tensor:
+    """Render the instance's UV-textured mesh in random views and call ``guidance.loss``."""
+    views = rb.RenderViews.from_any(guidance_views(gen))
+    n = len(views)
+    th = model.bone_rot[instances][:1]
+    alpha = torch.rand((), generator=gen)
+    mesh = model(stage.mesh_level, s, True, gen, instances, bone_rot=(alpha * th))
+    v = mesh.verts_can.reshape(1, -1, 3)
+    v = v - v.mean(1, keepdim=True)
+    colors = model.uv_vertex_colors(mesh)
+    rgb, _ = rb.layered_rgb(
+        v.expand(n, -1, -1), mesh.faces, colors.expand(n, -1, -1), stage.image_size,
+        stage.sigma, stage.faces_per_pixel, views,
+    )  # fmt: skip
+    return guidance.loss(rgb.clamp(0, 1), inputs.prompt, generator=gen)
+
+
+# ---- phases ------------------------------------------------------------------------------------
+def _load_progress(ckpt_dir: Path) -> list[str]:
+    p = Path(ckpt_dir) / "progress.json"
+    if not p.is_file():
+        return []
+    try:
+        return list(json.loads(p.read_text())["finished"])
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ValueError(f"{p}: unreadable progress file ({exc}); delete it to restart") from None
+
+
+def _run_phase(
+    model, inputs, stages, instances, ckpt_dir, seed, loss_cfg, prior_level, progress,
+    guidance=None, guidance_views=None, state_keys=None,
+) -> list[StageResult]:  # fmt: skip
+    finished = _load_progress(ckpt_dir) if ckpt_dir is not None else []
+    results: list[StageResult] = []
+    last = None
+    for i, st in enumerate(stages):
+        if i < len(finished) and finished[i] == st.name:
+            last = (i, st)
+            results.append(StageResult(st.name, resumed=True))
+            continue
+        if last is not None and results[-1].resumed:
+            path = stage_checkpoint(ckpt_dir, *last)
+            try:
+                state = torch.load(path, map_location=model.bone_rot.device, weights_only=True)
+            except FileNotFoundError:
+                raise FileNotFoundError(
+                    f"{path}: checkpoint listed as finished is missing"
+                ) from None
+            model.load_state_dict(state["model"], strict=False)
+            log.info("resumed after stage %s from %s", last[1].name, path)
+        res = run_stage(
+            model, inputs, st, instances, seed, loss_cfg, prior_level, guidance, guidance_views,
+            progress,
+        )  # fmt: skip
+        results.append(res)
+        if ckpt_dir is not None:
+            sd = model.state_dict()
+            if state_keys is not None:
+                sd = {k: v for k, v in sd.items() if state_keys(k)}
+            _atomic_save(
+                {"model": sd, "stage": st.name, "history": res.history},
+                stage_checkpoint(ckpt_dir, i, st),
+            )
+            _atomic_json(
+                {"finished": [s.name for s in stages[: i + 1]]}, Path(ckpt_dir) / "progress.json"
+            )
+        last = (i, st)
+    if results and results[-1].resumed and ckpt_dir is not None and last is not None:
+        state = torch.load(
+            stage_checkpoint(ckpt_dir, *last), map_location=model.bone_rot.device, weights_only=True
+        )
+        model.load_state_dict(state["model"], strict=False)
+    return results
+
+
+def fit_joint(
+    model: ArticulatedModel,
+    inputs: FitInputs,
+    stages: list[StageSpec],
+    ckpt_dir: Path | None = None,
+    seed: int = 0,
+    loss_cfg: LossesConfig | None = None,
+    prior_level: int = 5,
+    progress: bool = True,
+) -> list[StageResult]:
+    """Joint stages (spec §7.1) on all B images at once; in place on ``model``."""
+    stages = [s for s in stages if s.phase == "joint"]
+    inst = torch.arange(model.n_instances, device=model.bone_rot.device)
+    return _run_phase(model, inputs, stages, inst, ckpt_dir, seed, loss_cfg, prior_level, progress)
+
+
+def instance_state_keys(key: str) -> bool:
+    """State saved per instance: part MLPs and the texture (spec §7.2 outputs)."""
+    return key.startswith("parts.") or key == "text_img"
+
+
+def fit_instance(
+    joint_model: ArticulatedModel,
+    k: int,
+    inputs: FitInputs,
+    stages: list[StageSpec],
+    ckpt_dir: Path | None = None,
+    seed: int = 0,
+    loss_cfg: LossesConfig | None = None,
+    prior_level: int = 5,
+    guidance=None,
+    guidance_views=None,
+    progress: bool = True,
+) -> tuple[ArticulatedModel, list[StageResult]]:
+    """Per-instance stages (spec §7.2) for image ``k`` on a copy of the joint model with the
+    shared MLP layers frozen. Returns (instance model, results); camera/pose are not optimised."""
+    import copy
+
+    m = copy.deepcopy(joint_model)
+    m.parts.freeze_shared(True)
+    stages = [s for s in stages if s.phase == "instance"]
+    inst = torch.tensor([k], device=m.bone_rot.device)
+    res = _run_phase(
+        m, inputs.select(k), stages, inst, ckpt_dir, derive_seed(seed, "instance", k), loss_cfg,
+        prior_level, progress, guidance, guidance_views, instance_state_keys,
+    )  # fmt: skip
+    return m, res
