@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from artic3d_cli import weights_cmd
+from artic3d_cli import bench_cmd, data_cmd, run_cmd, tables_cmd, weights_cmd
 from artic3d_cli.env import set_process_defaults
 
 set_process_defaults()
@@ -15,6 +15,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(weights_cmd.app, name="weights")
+app.add_typer(data_cmd.app, name="data")
+app.command("synth")(data_cmd.synth)
+app.command("tables")(tables_cmd.tables)
+app.add_typer(bench_cmd.app, name="bench")
+app.command("run")(run_cmd.run)
 
 
 if __name__ == "__main__":  # pragma: no cover
