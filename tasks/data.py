@@ -8,13 +8,9 @@ whose files are absent fails with the instructions to fetch it.
 
 from __future__ import annotations
 
-import io
-import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from prefect import task
 
 from tasks.artifacts import UnitResult, build_unit
@@ -80,35 +76,6 @@ def crop_size(ctx: StageContext) -> int:
     return f.hr_size if (f.backend == "dino" and f.hr_pass) else f.mask_size
 
 
-@dataclass
-class ClassCrops:
-    """The stored crops of one class. images: (N,3,S,S) float32 [0,1]; keypoints (N,14,3)."""
-
-    images: Any
-    keypoints: np.ndarray
-    masks: np.ndarray | None
-    part_masks: np.ndarray | None
-    index: list[dict[str, Any]]
-
-    @property
-    def sets(self) -> list[str]:
-        return [r["set"] for r in self.index]
-
-
-def load_crops(data_dir: str | Path) -> ClassCrops:
-    """Read ``crops.npz`` + ``index.json`` written by the data stage."""
-    import torch
-
-    data_dir = Path(data_dir)
-    with np.load(data_dir / "crops.npz") as z:
-        images = torch.from_numpy(z["images"]).permute(0, 3, 1, 2).float() / 255.0
-        masks = z["masks"] if "masks" in z else None
-        parts = z["part_masks"] if "part_masks" in z else None
-        kps = z["keypoints"]
-    index = json.loads((data_dir / "index.json").read_text())
-    return ClassCrops(images, kps, masks, parts, index)
-
-
 def run_data(ctx: StageContext) -> UnitResult:
     out = ctx.layout.data_dir(ctx.cell)
     size = crop_size(ctx)
@@ -119,6 +86,7 @@ def run_data(ctx: StageContext) -> UnitResult:
         from artic3d_core.data.crop import crop_record
         from artic3d_core.data.loaders import load_class
         from artic3d_core.data.records import DataError
+        from artic3d_core.data.store import save_crops
 
         root = check_present(ctx)
         d = ctx.params.data
@@ -134,31 +102,7 @@ def run_data(ctx: StageContext) -> UnitResult:
         except (DataError, FileNotFoundError) as exc:
             raise BadInputError(f"{ctx.cell}: {exc}") from None
         crops = [crop_record(r, size) for r in recs]
-        arrays: dict[str, np.ndarray] = {
-            "images": np.stack(
-                [(c.image.permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8) for c in crops]
-            ),
-            "keypoints": np.stack([c.keypoints for c in crops]).astype(np.float32),
-        }
-        if all(c.mask is not None for c in crops):
-            arrays["masks"] = np.stack([c.mask for c in crops])
-        if all(c.part_mask is not None for c in crops):
-            arrays["part_masks"] = np.stack([c.part_mask for c in crops])
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
-        (tmp / "crops.npz").write_bytes(buf.getvalue())
-        index = [
-            {
-                "image_id": r.image_id,
-                "set": r.set,
-                "path": str(r.path),
-                "crop_box": list(c.box),
-                "crop_scale": c.scale,
-            }
-            for r, c in zip(recs, crops, strict=True)
-        ]
-        (tmp / "index.json").write_text(json.dumps(index, indent=1))
-        return {"n_images": len(recs), "crop_size": size, "sets": sorted({r.set for r in recs})}
+        return save_crops(tmp, crops, recs)
 
     return build_unit(
         "data", out, key, ctx.provenance(SECTIONS, MODULES), body, ctx.forced, not ctx.runs("data")

@@ -7,6 +7,7 @@ exist the stage fails with :class:`tasks.errors.StageUnavailableError` — never
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,9 @@ def run_joint(
         "joint", SECTIONS, MODULES, data=data.key, features=features.key, skeleton=skeleton.key
     )
 
+    # per-stage checkpoints outside the unit's temp folder: a killed run resumes mid-phase
+    ckpt = out.with_name(f".{out.name}.ckpt-{key[:16]}")
+
     def body(tmp: Path) -> dict[str, Any]:
         joint = require("artic3d_core.optim.pipeline", "run_joint", "joint optimisation")
         res = joint(
@@ -47,10 +51,12 @@ def run_joint(
             method=ctx.method,
             device=ctx.device,
             seed=ctx.seed_for("joint"),
+            ckpt_dir=ckpt,
+            cls=ctx.cell.cls,
         )
         return dict(res or {})
 
-    return build_unit(
+    res = build_unit(
         "joint",
         out,
         key,
@@ -59,6 +65,8 @@ def run_joint(
         ctx.forced,
         not ctx.runs("optimise"),
     )
+    shutil.rmtree(ckpt, ignore_errors=True)  # the unit is complete: its checkpoints are spent
+    return res
 
 
 def run_instance(ctx: StageContext, joint: UnitResult, index: int) -> UnitResult:

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from prefect import task
 
+from artic3d_core.data.store import load_crops
 from tasks.artifacts import UnitResult, build_unit
 from tasks.context import StageContext
-from tasks.data import load_crops
 from tasks.errors import BadInputError
 from tasks.options import TASK_OPTIONS
 

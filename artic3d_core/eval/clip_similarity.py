@@ -176,8 +176,9 @@ def clip_similarity(
             f"clip_similarity: render_views must return ({n_azimuths}, 3, H, W), got {shape}"
         )
     text = prompt.format(cls=cls)
-    emb = scorer.embed_images(torch.cat([reference[None].to(views.dtype), views.detach()]))
-    ref_emb, view_emb = emb[:1], emb[1:]
+    # the reference and the renders may differ in size: CLIP preprocessing resizes each
+    ref_emb = scorer.embed_images(reference[None].to(views.dtype))
+    view_emb = scorer.embed_images(views.detach())
     txt_emb = scorer.embed_texts([text])
     s1 = (view_emb @ ref_emb.T).squeeze(1).double().numpy() * 100.0
     s2 = (view_emb @ txt_emb.T).squeeze(1).double().numpy() * 100.0

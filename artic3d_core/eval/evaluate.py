@@ -1,0 +1,180 @@
+"""Evaluate one reconstructed class (dataset × class × method) into metric rows.
+
+Protocol per set (spec §10, issue 7): ``clean`` = the clean images only (LASSIE, Table 1 top);
+``occluded`` = all images, clean + occluded (E-LASSIE evaluates on all 45 per class). Metrics:
+PCK@0.1 keypoint transfer (paper mode with per-image indexing, and the reference variant),
+mask IoU against the dataset's masks (synthetic GT / Pascal-Part), part IoU on Pascal classes,
+CLIP s1/s2 (36 azimuths at 30°), and on the synthetic benchmark the azimuth error.
+Instances without an instance-stage result are evaluated with the joint model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from artic3d_core.config import Params
+from artic3d_core.data.store import load_crops
+from artic3d_core.eval.clip_similarity import CLIPScorer, clip_similarity, masked_image
+from artic3d_core.eval.iou import part_iou, silhouette_iou
+from artic3d_core.eval.pck import pck_transfer
+from artic3d_core.eval.rows import clip_rows, iou_row, pck_rows
+from artic3d_core.metrics.schema import MetricRow, RunContext
+from artic3d_core.optim.outputs import instance_geometry, render_instance_views
+from artic3d_core.optim.pipeline import load_instance, load_joint
+from artic3d_core.weights import WeightsInfo
+
+log = logging.getLogger(__name__)
+
+
+def _manifest_weights(unit_dir: Path) -> list[WeightsInfo]:
+    m = Path(unit_dir) / "manifest.json"
+    if not m.is_file():
+        return []
+    prov = json.loads(m.read_text()).get("provenance", {})
+    return [WeightsInfo(**w) for w in prov.get("weights", [])]
+
+
+def _feature_backend(features_dir: Path, params: Params) -> str:
+    m = Path(features_dir) / "manifest.json"
+    if m.is_file():
+        return json.loads(m.read_text()).get("meta", {}).get("backend", params.features.backend)
+    return params.features.backend
+
+
+def _dedupe(infos: list[WeightsInfo]) -> tuple[WeightsInfo, ...]:
+    seen, out = set(), []
+    for w in infos:
+        if (w.model, w.fingerprint) not in seen:
+            seen.add((w.model, w.fingerprint))
+            out.append(w)
+    return tuple(out)
+
+
+def _synthetic_azimuths(index: list[dict[str, Any]], cls: str) -> np.ndarray | None:
+    """GT azimuths (deg) of the synthetic images, from the ground-truth sidecar."""
+    from artic3d_core.data.synthetic import load_ground_truth
+
+    try:
+        root = Path(index[0]["path"]).parents[2]
+        gts = {str(g.image_id): g for g in load_ground_truth(root, cls)}
+        return np.array([np.degrees(gts[str(r["image_id"])].global_rot[2]) for r in index])
+    except (FileNotFoundError, KeyError, AttributeError, ValueError, IndexError) as exc:
+        log.warning("no synthetic ground truth for azimuths: %s", exc)
+        return None
+
+
+def evaluate_class(
+    data_dir: Path,
+    joint_dir: Path,
+    instance_dirs: list[Path],
+    params: Params,
+    dataset: str,
+    cls: str,
+    method: str,
+    device,
+    params_hash: str,
+    git_rev: str,
+) -> list[MetricRow]:
+    """All metric rows of one class; see the module docstring for the protocol."""
+    cfg = params.eval
+    crops = load_crops(data_dir)
+    joint, saved = load_joint(joint_dir, params, device)
+    B = joint.n_instances
+    models = [joint] * B
+    weights: list[WeightsInfo] = []
+    for d in instance_dirs:
+        m, k = load_instance(joint, d)
+        models[k] = m
+        weights += _manifest_weights(d)
+    features_dir = Path(saved["features_dir"])
+    weights += _manifest_weights(features_dir)
+    backend = _feature_backend(features_dir, params)
+    size = max(s.image_size for s in params.optim.stages())
+
+    t0 = time.time()
+    geo = instance_geometry(models, level=3, image_size=size)
+    v2d, vis = geo.verts_2d.cpu().numpy(), geo.vert_visible.cpu().numpy()
+    sil = geo.silhouettes.cpu()
+    geo_s = time.time() - t0
+
+    scorer = CLIPScorer.from_config(
+        params.weights, device, cfg.clip_image_size, cfg.clip_batch_size
+    )
+    with np.load(features_dir / "features.npz") as z:
+        fg = torch.from_numpy(z["masks"] > 0)
+    clip_res = []
+    for k in range(B):
+        img = crops.images[k]
+        mask = F.interpolate(fg[k][None, None].float(), size=img.shape[-2:], mode="nearest")[0, 0]
+        ref = masked_image(img, mask > 0.5, cfg.clip_background)
+
+        def render(az, el, _k=k):
+            return render_instance_views(
+                models[_k], _k, az, el, image_size=size, background=tuple(cfg.clip_background)
+            )
+
+        clip_res.append(
+            clip_similarity(
+                render,
+                ref,
+                cls.split("-")[0],
+                scorer,
+                n_azimuths=cfg.clip_n_azimuths,
+                elevation_deg=cfg.clip_elevation_deg,
+                prompt=cfg.clip_prompt,
+            )
+        )
+    weights.append(scorer.info)
+
+    sets = np.array(crops.sets)
+    groups = {"clean": np.nonzero(sets == "clean")[0]}
+    if (sets == "occluded").any():
+        groups["occluded"] = np.arange(B)  # E-LASSIE protocol: all images
+    gt_az = _synthetic_azimuths(crops.index, cls) if dataset == "synthetic" else None
+    rows: list[MetricRow] = []
+    for set_name, idx in groups.items():
+        if len(idx) < 2:
+            log.warning("%s/%s %s: %d images, PCK needs 2", dataset, cls, set_name, len(idx))
+            continue
+        ctx = RunContext(
+            dataset, set_name, cls, method, params_hash, str(device), backend,
+            _dedupe(weights), git_rev=git_rev,
+        )  # fmt: skip
+        kps = crops.keypoints[idx]
+        scale = float(crops.index[idx[0]].get("crop_scale", params.data.crop_scale))
+        res = pck_transfer(v2d[idx], vis[idx], kps, cfg.pck_threshold, "paper", crop_scale=scale)
+        rows += pck_rows(ctx, res, seconds=geo_s)
+        if cfg.pck_report_reference:
+            ref_res = pck_transfer(
+                v2d[idx], vis[idx], kps, cfg.pck_threshold, "reference", crop_scale=scale
+            )
+            rows += pck_rows(ctx, ref_res)
+        if crops.masks is not None:
+            gt = crops.masks[idx]
+            pred = F.interpolate(sil[idx][:, None].float(), size=gt.shape[-2:], mode="nearest")
+            rows.append(iou_row(ctx, "mask_iou", silhouette_iou(pred[:, 0].numpy() > 0.5, gt)))
+        if crops.part_masks is not None and cls in cfg.iou_classes:
+            gtp = crops.part_masks[idx]
+            pp = F.interpolate(geo.part_masks[idx][:, None].float().cpu(), size=gtp.shape[-2:])
+            rows.append(
+                iou_row(
+                    ctx, "part_iou", part_iou(pp[:, 0].long().numpy(), gtp, cfg.part_iou_assignment)
+                )
+            )
+        rows += clip_rows(ctx, [clip_res[i] for i in idx])
+        if gt_az is not None:
+            from artic3d_core.eval.ground_truth import azimuth_error
+
+            pred_az = np.degrees(joint.global_rot[idx, 2].detach().cpu().numpy())
+            err = azimuth_error(pred_az, gt_az[idx], cfg.azimuth_mirror_center_deg)
+            rows.append(ctx.row("azim_err_deg", err.mean_deg, images=len(idx)))
+            rows.append(ctx.row("azim_err_mirror_deg", err.mean_mirror_deg, images=len(idx)))
+    return rows
