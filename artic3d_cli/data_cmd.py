@@ -32,7 +32,11 @@ def synth(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (default synth.seed).")] = None,
     preset: Annotated[
-        str | None, typer.Option("--preset", help="demo | full (default synth.preset).")
+        str | None,
+        typer.Option(
+            "--preset",
+            help="demo | full (default: full with --out, else synth.preset of params.yaml).",
+        ),
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
     set_: SetOpt = None,
@@ -48,7 +52,7 @@ def synth(
             out or Path(cfg.out_dir),
             classes=_split(classes) or cfg.classes,
             seed=cfg.seed if seed is None else seed,
-            preset=preset or cfg.preset,
+            preset=preset or ("full" if out is not None else cfg.preset),
             n_clean=cfg.n_clean,
             n_occluded=cfg.n_occluded,
             image_size=cfg.image_size,
