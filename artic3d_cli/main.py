@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from artic3d_cli import bench_cmd, data_cmd, run_cmd, tables_cmd, weights_cmd
+from artic3d_cli import bench_cmd, data_cmd, export_cmd, run_cmd, tables_cmd, weights_cmd
 from artic3d_cli.env import set_process_defaults
 
 set_process_defaults()
@@ -20,6 +20,7 @@ app.command("synth")(data_cmd.synth)
 app.command("tables")(tables_cmd.tables)
 app.add_typer(bench_cmd.app, name="bench")
 app.command("run")(run_cmd.run)
+app.command("export")(export_cmd.export)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,7 @@ from typing import Any
 
 from prefect import unmapped
 
+from tasks import animate as t_anim
 from tasks import data as t_data
 from tasks import evaluate as t_eval
 from tasks import optimise as t_opt
@@ -96,6 +97,15 @@ def run_cell(ctx: StageContext, as_tasks: bool = True) -> CellResult:
     else:
         insts = [t_opt.run_instance(ctx, joint, i) for i in range(n)]
     out.units += insts
+    if order(last) < order("animate"):
+        return out
+    if ctx.params.pipeline.animate and insts:
+        anim = call(t_anim.animate_task, t_anim.run_animate, ctx, joint, insts[0], 0)
+        out.units.append(anim)
+    elif ctx.runs("animate"):  # the DVC stage's output exists even when animation is off
+        adir = ctx.layout.stage_dir(ctx.cell, ctx.method or "", "animation")
+        adir.mkdir(parents=True, exist_ok=True)
+        (adir / "DISABLED").write_text("pipeline.animate is false: no animation was made\n")
     if order(last) < order("eval"):
         return out
     ev = call(t_eval.eval_task, t_eval.run_eval, ctx, data, joint, insts)

@@ -29,6 +29,10 @@ def _tiny_params():
             "optim.progress=false",
             "optim.prior_level=1",
             "optim.demo_prior_level=1",
+            "animate.n_frames=3",
+            "animate.image_size=32",
+            "animate.mesh_level=1",
+            "animate.tdass_iters=2",
         ],
     )
     tiny = [
@@ -110,3 +114,22 @@ def test_joint_instance_eval_for_every_method(stage_dirs):
     assert all(0 <= r.value <= 100 for r in rows if r.unit == "%")
     assert all(r.weights_random for r in rows)  # tiny CLIP (and tiny SD) are random
     assert all(r.feature_backend == "oracle" for r in rows)
+
+
+def test_animation_stage_writes_videos_rig_and_tdass(stage_dirs, tmp_path):
+    from artic3d_core.animate.pipeline import run_animation
+    from artic3d_core.export.validate import validate_gltf
+
+    root, p, data, fdir, sdir = stage_dirs
+    jdir = root / "joint_anim"
+    jdir.mkdir()
+    run_joint(data, fdir, sdir, jdir, p, "hi-lassie", "cpu", seed=0, cls="zebra")
+    idir = root / "inst_anim"
+    idir.mkdir()
+    run_instance(jdir, 0, idir, p, "hi-lassie", "cpu", seed=0, outputs=False)
+    out = tmp_path / "anim"
+    res = run_animation(jdir, idir, out, p, "cpu", seed=0)
+    for f in ("source.gif", "source.mp4", "tdass.gif", "tdass.mp4", "rig.glb", "summary.json"):
+        assert (out / f).is_file(), f
+    assert res["frames"] == 3 and res["weights"][0].random and "RANDOM" in res["prior"]
+    assert validate_gltf(out / "rig.glb").errors == 0
