@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +34,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 Profile = Literal["real", "tiny", "full-random"]
+
+# diffusers/transformers resolve names through lazy modules whose first access is not
+# thread-safe (Prefect runs mapped tasks in threads): serialise the heavy imports.
+_IMPORT_LOCK = threading.Lock()
 ModelName = Literal["sd", "dino", "clip"]
 MODEL_NAMES: tuple[ModelName, ...] = ("sd", "dino", "clip")
 
@@ -430,8 +435,10 @@ def load_stable_diffusion(
 ) -> DiffusionComponents:
     """Build the SD 2.1-base stack for ``cfg.profile`` on ``device`` (frozen, eval mode)."""
     import torch
-    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
+
+    with _IMPORT_LOCK:
+        from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+        from transformers import CLIPTextConfig, CLIPTextModel
 
     dtype = dtype or torch.float32
     scheduler = DDPMScheduler(**SD_SCHEDULER)
@@ -475,7 +482,9 @@ def load_dino(
 ) -> tuple[Any, WeightsInfo]:
     """DINO ViT-S/8 as a timm VisionTransformer (any input size multiple of 8), frozen."""
     import torch
-    from timm.models.vision_transformer import VisionTransformer, checkpoint_filter_fn
+
+    with _IMPORT_LOCK:
+        from timm.models.vision_transformer import VisionTransformer, checkpoint_filter_fn
 
     dtype = dtype or torch.float32
     arch = _DINO_TINY if cfg.profile == "tiny" else _DINO_FULL
@@ -519,9 +528,11 @@ def load_clip(
 
     Images go in as (B, 3, 224, 224) normalised with open_clip's OPENAI mean/std.
     """
-    import open_clip
     import torch
-    from open_clip.model import CLIP
+
+    with _IMPORT_LOCK:
+        import open_clip
+        from open_clip.model import CLIP
 
     dtype = dtype or torch.float32
     with torch.random.fork_rng(devices=[]):

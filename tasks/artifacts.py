@@ -195,7 +195,7 @@ def clean_stale_temps(folder: Path) -> None:
             pid = int(tag.split("-")[0])
         except ValueError:
             continue
-        if pid != os.getpid() and _pid_alive(pid):
+        if _pid_alive(pid):  # incl. this process: other threads build units here concurrently
             continue
         if p.is_dir():
             shutil.rmtree(p, ignore_errors=True)

@@ -21,4 +21,3 @@ class AnimateConfig(StrictModel):
     tdass_lr: float = Field(1e-2, gt=0)
     temporal_weight: float = Field(0.05, ge=0)
     temporal_until: int = Field(45, ge=0, description="temporal term for iterations j <= this")
-    flow_size: int = Field(64, ge=4, description="latent grid of the flows (image / 8)")
