@@ -28,23 +28,28 @@ class CRFConfig(StrictModel):
 
 
 class OfflineConfig(StrictModel):
-    """The offline, weight-free feature backend (co-segmentation of hand-made descriptors)."""
+    """The offline, weight-free feature backend (:mod:`artic3d_core.features.offline`):
+    positive–unlabelled co-segmentation of crops, per-image background models, GrabCut."""
 
-    work_size: int = Field(256, ge=64)  # per-pixel foreground decision at this resolution
-    border: float = Field(0.06, gt=0, lt=0.5)  # outer ring (fraction of side) seeded as background
-    n_fg_clusters: int = Field(8, ge=1)  # class-wide foreground appearance model
-    n_bg_clusters: int = Field(16, ge=1)  # per-image background appearance model
-    rounds: int = Field(4, ge=1)  # alternations of model fit ↔ relabel
-    center_prior: float = Field(0.15, ge=0)  # added bg energy ∝ squared distance from centre
+    work_size: int = Field(256, ge=64)  # descriptors, class model and parts at this resolution
+    refine_size: int = Field(512, ge=64)  # per-image GrabCut resolution (≤ the input size)
+    crop_scale: float = Field(2.0, gt=1)  # crop side / animal extent (crop protocol, spec §1.4)
+    box_margin: float = Field(0.2, ge=0)  # central box half-width = (1 + margin) / (2·crop_scale)
+    border: float = Field(0.08, gt=0, lt=0.5)  # outer ring (fraction of side) seeded as background
+    pu_rounds: int = Field(2, ge=1)  # class-wide positive–unlabelled classifier rounds
+    pu_samples: int = Field(40000, ge=100)  # training pixels per class (each of pos / neg)
+    pu_trees: int = Field(60, ge=1)  # boosting iterations of the classifier
+    core_threshold: float = Field(0.8, gt=0.5, lt=1)  # confident foreground / background score
+    n_fg_clusters: int = Field(12, ge=1)  # class-wide foreground appearance model
+    n_bg_clusters: int = Field(12, ge=1)  # per-image background appearance model
+    margin_gain: float = Field(2.0, gt=0)  # logistic gain of the appearance-margin probability
+    fg_threshold: float = Field(0.5, gt=0, lt=1)  # on class score × appearance probability
     sample_per_image: int = Field(4000, ge=100)  # pixels per image for fitting k-means
-    min_component: float = Field(0.02, ge=0)  # drop fg components smaller than this area fraction
-    position_weight: float = Field(1.5, ge=0)  # weight of mask-relative position in part features
-    cluster_share: float = Field(0.03, ge=0, le=1)  # a fg cluster "appears" in an image above this
-    recur_frac: float = Field(0.4, ge=0, le=1)  # ... and must appear in this fraction of images
-    fg_quantile: float = Field(0.8, gt=0, le=1)  # foreground must lie within this quantile ...
-    fg_slack: float = Field(1.5, ge=1)  # ... × slack of the pooled foreground model distances
-    grabcut_iters: int = Field(3, ge=0)  # per-image colour graph-cut refinement (0 = off)
-    kmeans_niter: int = Field(40, ge=1)  # the offline models refit every round: cheaper k-means
+    grabcut_iters: int = Field(4, ge=0)  # per-image colour graph-cut refinement (0 = off)
+    grabcut_band: float = Field(6.0, ge=1)  # px at work size: uncertain band around the estimate
+    opening: float = Field(0.006, ge=0)  # morphological opening diameter (fraction of side)
+    position_weight: float = Field(4.0, ge=0)  # weight of mask-relative position in part features
+    kmeans_niter: int = Field(40, ge=1)  # the offline models refit often: cheaper k-means
     kmeans_nredo: int = Field(2, ge=1)
 
 

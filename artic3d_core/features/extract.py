@@ -27,7 +27,12 @@ from artic3d_core.features.clustering import (
 )
 from artic3d_core.features.config import Backend, FeaturesConfig
 from artic3d_core.features.dino import extract_dino, extract_dino_hr
-from artic3d_core.features.offline import offline_foreground, offline_parts, pool_to_grid
+from artic3d_core.features.offline import (
+    labels_on_mask,
+    offline_foreground,
+    offline_parts,
+    pool_to_grid,
+)
 from artic3d_core.weights import WeightsConfig, WeightsInfo
 
 log = logging.getLogger(__name__)
@@ -183,12 +188,13 @@ def extract_features(
         masks = _resize(res.labels, S, "nearest")
         keys, saliency, centroids = lr.keys, lr.saliency, res.centroids
     else:
-        off = offline_foreground(x, cfg.offline, cfg.seed)
+        off = offline_foreground(x, cfg.offline, cfg.seed, segment=backend == "offline")
         keys = pool_to_grid(off.desc, hw)
         saliency = pool_to_grid(off.fg_prob[:, None], hw)[:, 0]
         if backend == "offline":
             parts = offline_parts(off, cfg, cfg.seed)
-            masks = _resize(torch.from_numpy(parts.labels), S, "nearest")
+            fg_s = _resize(torch.from_numpy(off.fg_full).long(), S, "nearest").numpy() > 0
+            masks = torch.from_numpy(labels_on_mask(parts.labels, fg_s))
             centroids = torch.from_numpy(parts.centroids)
         else:
             g = _oracle_gt(gt, B)
@@ -247,4 +253,4 @@ def rough_foreground(
         g = _oracle_gt(gt, x.shape[0])
         return _resize(torch.from_numpy(np.asarray(g.masks, dtype=bool)).long(), H, "nearest") > 0
     off = offline_foreground(x, cfg.offline, cfg.seed)
-    return _resize(torch.from_numpy(off.fg).long(), H, "nearest") > 0
+    return _resize(torch.from_numpy(off.fg_full).long(), H, "nearest") > 0

@@ -1,19 +1,28 @@
 """The offline feature backend: weight-free co-segmentation from the RGB images only.
 
-No ground truth is read. It stands in for DINO where no weights exist (spec §2, issue 4):
+No ground truth is read. It stands in for DINO where no weights exist (spec §2, issue 4). The
+inputs are *crops* made by the crop protocol (spec §1.4): a square of side s·max(w, h) centred
+on the animal (s = ``crop_scale``, 2.0 by default), zero-padded where it leaves the photo. That
+geometry is the only prior used:
 
-1. Per-pixel descriptors at ``work_size``²: CIE-Lab colour at two blur scales, gradient
-   energy of L at two scales, local contrast of L (9 channels), standardised over the class.
-2. Foreground by alternating appearance models (GrabCut-like, but class-wide): the outer ring
-   of every image seeds its background; pixels far from their own border colours seed the
-   foreground. Then ``rounds`` times: one *class-wide* foreground k-means model (the animal's
-   appearance recurs across images) against one *per-image* background k-means model
-   (backgrounds vary), plus a weak centre prior (crops are centred on the animal); a pixel is
-   foreground when the foreground model explains it better. Each round keeps the large
-   connected components and fills holes.
-3. Parts: k-means (k = n_clusters) of foreground descriptors plus mask-relative position
-   (centred on the mask centroid, scaled by its radius of gyration, × ``position_weight``).
-4. Patch "keys" (64²) are the descriptors pooled per patch; "saliency" is the pooled
+1. Per-pixel descriptors at ``work_size``²: CIE-Lab colour at two blur scales, gradient energy,
+   orientation energy and local contrast of L, standardised over the class. The zero padding
+   (the part of the crop outside the photo) is found from the image and is background.
+2. Class-wide positive–unlabelled learning: pixels of the central box (half-width
+   ``(1 + box_margin) / (2 s)``) are "unlabelled" (animal + clutter), pixels of the outer ring
+   (``border``) of every crop are background. A gradient-boosted classifier of descriptors
+   (no position) separates them; the animal, which never lies in the ring, scores high, while
+   clutter that recurs in the ring scores lower. ``pu_rounds`` times the positives are then
+   re-drawn from the confident core and the negatives extended with confident background.
+3. Per image: the class-wide foreground appearance (k-means of confident cores of all images;
+   the coat recurs) against the image's *own* background appearance (k-means of its ring,
+   the outside of the box and its low-score pixels) → a margin (nearest-centre distances).
+4. Per image at ``refine_size``: GrabCut (colour GMMs + graph cut) initialised from that
+   estimate (definite background beyond a dilated band and in the padding, definite foreground
+   in the confident eroded core), then the component covering the centre (or the largest),
+   holes filled, a morphological opening scaled to the image.
+5. Parts: k-means (k = n_clusters) of foreground descriptors plus mask-relative position.
+6. Patch "keys" (64²) are the descriptors pooled per patch; "saliency" is the pooled
    foreground probability. Both go through the same PCA as DINO keys.
 """
 
@@ -36,11 +45,13 @@ N_DESC = 9
 @dataclass
 class OfflineFeatures:
     """desc: (B, 9, s, s) standardised per-pixel descriptors at work size s;
-    fg: (B, s, s) bool foreground; fg_prob: (B, s, s) float in [0,1]."""
+    fg: (B, s, s) bool foreground; fg_prob: (B, s, s) float in [0,1];
+    fg_full: (B, r, r) bool foreground at the refinement size r."""
 
     desc: np.ndarray
     fg: np.ndarray
     fg_prob: np.ndarray
+    fg_full: np.ndarray
 
 
 def pixel_descriptors(images: np.ndarray) -> np.ndarray:
@@ -63,124 +74,223 @@ def pixel_descriptors(images: np.ndarray) -> np.ndarray:
     return np.stack(out).astype(np.float32)
 
 
+def segmentation_descriptors(img: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """(s, s, 3) float32 RGB [0,1] → (s, s, 13) fine/mid-scale descriptors for foreground
+    segmentation: Lab at σ 0.7 and 2, gradient energy at σ 1.5 and 3, orientation energy
+    (2 channels) at σ 2, local std of L at σ 2 and 4 (σ in px at 256², × ``scale``)."""
+    lab = cv2.cvtColor(np.ascontiguousarray(img, dtype=np.float32), cv2.COLOR_RGB2LAB)
+    out = [cv2.GaussianBlur(lab, (0, 0), sg * scale) for sg in (0.7, 2.0)]
+    L = cv2.GaussianBlur(lab[..., 0], (0, 0), 1.0 * scale)
+    gx = cv2.Sobel(L, cv2.CV_32F, 1, 0)
+    gy = cv2.Sobel(L, cv2.CV_32F, 0, 1)
+    g = np.sqrt(gx**2 + gy**2)
+    out += [cv2.GaussianBlur(g, (0, 0), sg * scale)[..., None] for sg in (1.5, 3.0)]
+    out += [
+        cv2.GaussianBlur(gx * gx - gy * gy, (0, 0), 2.0 * scale)[..., None],
+        cv2.GaussianBlur(2 * gx * gy, (0, 0), 2.0 * scale)[..., None],
+    ]
+    for sg in (2.0, 4.0):
+        m = cv2.GaussianBlur(lab[..., 0], (0, 0), sg * scale)
+        v = cv2.GaussianBlur(lab[..., 0] ** 2, (0, 0), sg * scale) - m * m
+        out.append(np.sqrt(np.maximum(v, 0))[..., None])
+    return np.concatenate(out, -1).astype(np.float32)
+
+
 def _standardise(desc: np.ndarray) -> np.ndarray:
     mu = desc.mean((0, 2, 3), keepdims=True)
     sd = desc.std((0, 2, 3), keepdims=True) + 1e-6
     return (desc - mu) / sd
 
 
-def _clean(fg: np.ndarray, min_frac: float) -> np.ndarray:
-    """Keep components ≥ min_frac of the image (the largest always), fill holes."""
+def _main_object(fg: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """The connected component with most pixels inside ``box`` (a (s, s) bool region; ties
+    and no overlap → the largest), holes filled."""
     lab, n = ndimage.label(fg)
     if n == 0:
         return fg
-    sizes = ndimage.sum(fg, lab, index=np.arange(1, n + 1))
-    keep = sizes >= max(min_frac * fg.size, 1)
-    keep[int(np.argmax(sizes))] = True
-    out = keep[lab - 1] & (lab > 0)
-    return ndimage.binary_fill_holes(out)
+    score = ndimage.sum(box & fg, lab, index=np.arange(1, n + 1)) * fg.size + ndimage.sum(
+        fg, lab, index=np.arange(1, n + 1)
+    )
+    return ndimage.binary_fill_holes(lab == 1 + int(np.argmax(score)))
 
 
-def _otsu(x: np.ndarray) -> float:
-    hist, edges = np.histogram(x, bins=128)
-    mids = (edges[:-1] + edges[1:]) / 2
-    w0 = np.cumsum(hist)
-    w1 = w0[-1] - w0
-    s0 = np.cumsum(hist * mids)
-    m0 = s0 / np.maximum(w0, 1)
-    m1 = (s0[-1] - s0) / np.maximum(w1, 1)
-    return float(mids[np.argmax(w0 * w1 * (m0 - m1) ** 2)])
+def content_mask(rgb: np.ndarray) -> np.ndarray:
+    """(s, s, 3) → (s, s) bool: the photo inside a crop, i.e. not the rectangular zero padding
+    the crop protocol adds where the box leaves the image (rows/columns that are all black
+    from the crop's edge inwards)."""
+    lit = rgb.max(-1) > 1.5 / 255
+    rows = np.flatnonzero(lit.any(1))
+    cols = np.flatnonzero(lit.any(0))
+    out = np.zeros(lit.shape, bool)
+    if rows.size and cols.size:
+        out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = True
+    return out
 
 
-def _recurring(cent: np.ndarray, per_image: list[np.ndarray], cfg: OfflineConfig) -> np.ndarray:
-    """Keep the foreground clusters that recur: a cluster counts in an image when it explains
-    ≥ ``cluster_share`` of that image's foreground samples; clusters counted in fewer than
-    ``recur_frac`` of the images with foreground are background clutter (the best one stays)."""
-    counts = np.zeros(cent.shape[0])
-    n_img = 0
-    for x in per_image:
-        if x.shape[0] == 0:
-            continue
-        n_img += 1
-        share = np.bincount(sq_dists(x, cent).argmin(1), minlength=cent.shape[0]) / x.shape[0]
-        counts += share >= cfg.cluster_share
-    keep = counts >= cfg.recur_frac * max(n_img, 1)
-    keep[int(np.argmax(counts))] = True
-    return cent[keep]
+def _geometry(s: int, cfg: OfflineConfig, widen: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(box, ring) bool (s, s): the central box expected to hold the animal (its margin
+    × ``widen``) and the outer ring expected to be background (crop protocol geometry)."""
+    yy, xx = (np.mgrid[0:s, 0:s] + 0.5) / s - 0.5
+    half = min(0.5 * (1 + widen * cfg.box_margin) / cfg.crop_scale, 0.45)
+    box = (np.abs(yy) < half) & (np.abs(xx) < half)
+    ring = np.maximum(np.abs(yy), np.abs(xx)) > 0.5 - cfg.border
+    return box, ring
 
 
-def _grabcut(
-    rgb: np.ndarray, fg: np.ndarray, prob: np.ndarray, ring: np.ndarray, it: int
+def _pu_scores(
+    flat: np.ndarray, pos: np.ndarray, neg: np.ndarray, cfg: OfflineConfig, seed: int
 ) -> np.ndarray:
-    """Per-image colour-GMM graph-cut refinement of a foreground estimate (OpenCV GrabCut)."""
-    if it <= 0 or not fg.any() or fg.all():
-        return fg
-    mask = np.where(fg, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
-    core = cv2.erode(fg.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    mask[core & (prob > 0.9)] = cv2.GC_FGD
-    mask[ring] = cv2.GC_BGD
+    """Gradient-boosted P(positive | descriptor) for every row of ``flat`` (N, D);
+    pos/neg: (N,) bool training masks (subsampled to ``pu_samples`` each, seeded)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(seed)
+
+    def draw(m: np.ndarray) -> np.ndarray:
+        idx = np.flatnonzero(m)
+        return idx if idx.size <= cfg.pu_samples else rng.choice(idx, cfg.pu_samples, False)
+
+    ip, ineg = draw(pos), draw(neg)
+    if ip.size == 0 or ineg.size == 0:
+        raise ValueError("offline features: no foreground or no background samples")
+    X = np.concatenate([flat[ip], flat[ineg]])
+    y = np.r_[np.ones(ip.size), np.zeros(ineg.size)]
+    w = np.r_[np.full(ip.size, 0.5 / ip.size), np.full(ineg.size, 0.5 / ineg.size)] * y.size
+    clf = HistGradientBoostingClassifier(
+        max_iter=cfg.pu_trees,
+        max_leaf_nodes=31,
+        learning_rate=0.2,
+        early_stopping=False,
+        random_state=seed % (2**31),
+    )
+    clf.fit(X, y, sample_weight=w)
+    out = np.empty(flat.shape[0], np.float32)
+    step = 1 << 18
+    for i in range(0, flat.shape[0], step):
+        out[i : i + step] = clf.predict_proba(flat[i : i + step])[:, 1]
+    return out
+
+
+def _grabcut(rgb: np.ndarray, prob: np.ndarray, fg: np.ndarray, cfg: OfflineConfig) -> np.ndarray:
+    """Per-image GrabCut at the resolution of ``rgb`` (r, r, 3), initialised from a work-size
+    estimate: fg (s, s) bool, prob (s, s) in [0,1]. Returns (r, r) bool."""
+    r = rgb.shape[0]
+    f = r / fg.shape[0]
+    fg_r = cv2.resize(fg.astype(np.float32), (r, r), interpolation=cv2.INTER_LINEAR) > 0.5
+    if cfg.grabcut_iters <= 0 or not fg_r.any():
+        return fg_r
+    p_r = cv2.resize(prob.astype(np.float32), (r, r), interpolation=cv2.INTER_LINEAR)
+    disk = lambda d: cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(d) | 1,) * 2)  # noqa: E731
+    band = cv2.dilate(fg_r.astype(np.uint8), disk(cfg.grabcut_band * f)) > 0
+    core = cv2.erode(fg_r.astype(np.uint8), disk(2 * cfg.grabcut_band * f)) > 0
+    mask = np.full((r, r), cv2.GC_BGD, np.uint8)
+    mask[band] = cv2.GC_PR_BGD
+    mask[fg_r] = cv2.GC_PR_FGD
+    mask[core & (p_r > cfg.core_threshold)] = cv2.GC_FGD
+    mask[~content_mask(rgb)] = cv2.GC_BGD
     img = np.ascontiguousarray((rgb * 255).round().astype(np.uint8)[..., ::-1])
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
-        cv2.grabCut(img, mask, None, bgd, fgd, it, cv2.GC_INIT_WITH_MASK)
-    except cv2.error:
-        return fg
+        cv2.grabCut(img, mask, None, bgd, fgd, cfg.grabcut_iters, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # a degenerate model (e.g. one colour): keep the estimate
+        return fg_r
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
 
 
-def offline_foreground(images: torch.Tensor, cfg: OfflineConfig, seed: int) -> OfflineFeatures:
-    """Class-wide co-segmentation. images: (B, 3, H, W) in [0,1] → foreground at work size."""
+def _opening(fg: np.ndarray, frac: float) -> np.ndarray:
+    k = round(frac * fg.shape[0])
+    if k < 2:
+        return fg
+    el = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k | 1, k | 1))
+    return cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_OPEN, el) > 0
+
+
+def offline_foreground(
+    images: torch.Tensor, cfg: OfflineConfig, seed: int, segment: bool = True
+) -> OfflineFeatures:
+    """Co-segmentation of one class's crops. images: (B, 3, H, W) in [0,1] → foreground at
+    the work size and at ``min(refine_size, H)``. ``segment=False``: descriptors only (the
+    masks are all-False; the ``oracle`` backend brings its own)."""
     s = cfg.work_size
-    x = images.float()
-    if x.shape[-1] != s or x.shape[-2] != s:
-        x = F.interpolate(x, size=(s, s), mode="area")
-    rgb = x.permute(0, 2, 3, 1).clamp(0, 1).numpy()
+    x = images.float().clamp(0, 1)
+    xs = F.interpolate(x, size=(s, s), mode="area") if x.shape[-1] != s else x
+    rgb = xs.permute(0, 2, 3, 1).numpy()
+    B = rgb.shape[0]
     desc = _standardise(pixel_descriptors(rgb))
-    B = desc.shape[0]
-    flat = desc.reshape(B, N_DESC, -1).transpose(0, 2, 1)  # (B, s², 9)
+    if not segment:
+        r = min(cfg.refine_size, x.shape[-1])
+        empty = np.zeros((B, s, s), bool)
+        return OfflineFeatures(desc, empty, empty.astype(np.float32), np.zeros((B, r, r), bool))
+    seg = np.stack([segmentation_descriptors(im, s / 256) for im in rgb])  # (B, s, s, D)
+    D = seg.shape[-1]
+    seg = (seg - seg.reshape(-1, D).mean(0)) / (seg.reshape(-1, D).std(0) + 1e-6)
+    flat = seg.reshape(-1, D)
+    content = np.stack([content_mask(im) for im in rgb])
+    # a few pixels of resampling blur at the padding edge are neither photo nor padding
+    inner = np.stack([ndimage.binary_erosion(c, iterations=2) for c in content])
+    box, ring = _geometry(s, cfg)
+
+    # 2. class-wide positive–unlabelled scores
+    pos = box[None] & inner
+    neg = ring[None] & inner
+    if not neg.any():  # crops without a visible ring (tight crops): the box outside
+        neg = ~box[None] & inner
+    prob = np.zeros((B, s, s), np.float32)
+    for rnd in range(cfg.pu_rounds):
+        prob = _pu_scores(flat, pos.reshape(-1), neg.reshape(-1), cfg, seed + rnd)
+        prob = prob.reshape(B, s, s) * inner
+        pos = (prob > cfg.core_threshold) & box[None]
+        neg = (ring[None] & inner) | ((prob < 1 - cfg.core_threshold) & inner)
+
+    # 3. class-wide foreground appearance vs each image's own background
     rng = np.random.default_rng(seed)
-    bw = max(1, round(cfg.border * s))
-    ring = np.ones((s, s), bool)
-    ring[bw:-bw, bw:-bw] = False
-    yy, xx = np.mgrid[0:s, 0:s]
-    r2 = (((yy + 0.5) / s - 0.5) ** 2 + ((xx + 0.5) / s - 0.5) ** 2).reshape(-1) * 4
     km = dict(niter=cfg.kmeans_niter, nredo=cfg.kmeans_nredo)
+    core = np.stack([ndimage.binary_erosion(p > cfg.core_threshold, iterations=2) for p in prob])
+    core &= box[None]
+    if not core.any():
+        core = (prob > 0.5) & box[None]
+    if not core.any():
+        raise ValueError("offline features: no foreground found in any image")
 
-    def sample(mask_flat: np.ndarray, i: int) -> np.ndarray:
-        idx = np.flatnonzero(mask_flat)
-        if idx.size > cfg.sample_per_image:
-            idx = rng.choice(idx, cfg.sample_per_image, replace=False)
-        return flat[i, idx]
+    def sample(m: np.ndarray, n: int) -> np.ndarray:
+        idx = np.flatnonzero(m.reshape(-1))
+        return idx if idx.size <= n else rng.choice(idx, n, replace=False)
 
-    # init: distance to the image's own border appearance, Otsu-thresholded
+    box_wide, _ = _geometry(s, cfg, widen=2.0)
+    c_f = kmeans(flat[sample(core, cfg.sample_per_image * 4)], cfg.n_fg_clusters, seed=seed, **km)
     fg = np.zeros((B, s, s), bool)
+    margin_prob = np.zeros((B, s, s), np.float32)
     for i in range(B):
-        c_b = kmeans(sample(ring.reshape(-1), i), cfg.n_bg_clusters, seed=seed + i, **km)
-        d = np.sqrt(sq_dists(flat[i], c_b).min(1)) - cfg.center_prior * r2
-        fg[i] = _clean((d > _otsu(d)).reshape(s, s) & ~ring, cfg.min_component)
+        fi = seg[i].reshape(-1, D)
+        bgm = inner[i] & (~box_wide | (prob[i] < 1 - cfg.core_threshold))
+        if not bgm.any():
+            bgm = inner[i] & ~box
+        c_b = kmeans(fi[sample(bgm, cfg.sample_per_image)], cfg.n_bg_clusters, seed=seed + i, **km)
+        margin = np.sqrt(sq_dists(fi, c_b).min(1)) - np.sqrt(sq_dists(fi, c_f).min(1))
+        margin = cv2.GaussianBlur(margin.reshape(s, s).astype(np.float32), (0, 0), 0.7 * s / 256)
+        # the class score and the per-image margin must agree
+        pm = 1.0 / (1.0 + np.exp(-cfg.margin_gain * margin))
+        margin_prob[i] = pm * prob[i] * inner[i]
+        # the component with most confident pixels in the box: clutter that the class score
+        # half-accepts (sky, ground) is rarely as confident as the animal
+        fg[i] = _main_object(margin_prob[i] > cfg.fg_threshold, box & (margin_prob[i] > 0.9))
 
-    prob = fg.astype(np.float32)
-    for rnd in range(cfg.rounds):
-        pool = np.concatenate([sample(fg[i].reshape(-1), i) for i in range(B) if fg[i].any()])
-        if pool.shape[0] == 0:
-            raise ValueError("offline features: no foreground found in any image")
-        c_f = kmeans(pool, cfg.n_fg_clusters, seed=seed + 1000 + rnd, **km)
-        c_f = _recurring(c_f, [sample(fg[i].reshape(-1), i) for i in range(B)], cfg)
-        e_pool = np.sqrt(sq_dists(pool, c_f).min(1))
-        tau = float(np.quantile(e_pool, cfg.fg_quantile)) * cfg.fg_slack
-        for i in range(B):
-            bgm = (~fg[i]).reshape(-1) | ring.reshape(-1)
-            c_b = kmeans(sample(bgm, i), cfg.n_bg_clusters, seed=seed + 2000 + rnd * B + i, **km)
-            e_f = np.sqrt(sq_dists(flat[i], c_f).min(1))
-            e_b = np.sqrt(sq_dists(flat[i], c_b).min(1)) + cfg.center_prior * r2
-            e_b = np.minimum(e_b, tau)  # the class model must explain a foreground pixel
-            margin = (e_b - e_f).reshape(s, s)
-            margin = cv2.GaussianBlur(margin.astype(np.float32), (0, 0), 1.0)
-            prob[i] = 1.0 / (1.0 + np.exp(-2.0 * margin))
-            fg[i] = _clean((margin > 0) & ~ring, cfg.min_component)
+    # 4. per-image GrabCut at the refinement size, cleanup
+    r = min(cfg.refine_size, x.shape[-1])
+    xr = F.interpolate(x, size=(r, r), mode="area") if x.shape[-1] != r else x
+    rgb_r = xr.permute(0, 2, 3, 1).numpy()
+    box_r, _ = _geometry(r, cfg)
+    fg_full = np.zeros((B, r, r), bool)
     for i in range(B):
-        fg[i] = _clean(_grabcut(rgb[i], fg[i], prob[i], ring, cfg.grabcut_iters), cfg.min_component)
-    return OfflineFeatures(desc=desc, fg=fg, fg_prob=prob)
+        g = _grabcut(rgb_r[i], margin_prob[i], fg[i], cfg)
+        fg_full[i] = _main_object(_opening(g, cfg.opening), box_r)
+    fg_work = np.stack(
+        [
+            cv2.resize(m.astype(np.float32), (s, s), interpolation=cv2.INTER_AREA) > 0.5
+            for m in fg_full
+        ]
+    )
+    return OfflineFeatures(desc=desc, fg=fg_work, fg_prob=margin_prob, fg_full=fg_full)
 
 
 def _gyration_coords(fg: np.ndarray) -> np.ndarray:
@@ -237,3 +347,19 @@ def pool_to_grid(x: np.ndarray, hw: int) -> torch.Tensor:
     return F.interpolate(
         torch.from_numpy(np.ascontiguousarray(x)).float(), size=(hw, hw), mode="area"
     )
+
+
+def labels_on_mask(labels: np.ndarray, fg: np.ndarray) -> np.ndarray:
+    """Part labels (B, s, s) (0 = background) carried onto a foreground (B, S, S) bool of
+    another resolution: nearest-resized, and every foreground pixel without a label takes the
+    label of the nearest labelled pixel. Returns (B, S, S) int64."""
+    B, S = fg.shape[0], fg.shape[-1]
+    out = np.zeros((B, S, S), np.int64)
+    for i in range(B):
+        lab = cv2.resize(labels[i].astype(np.int32), (S, S), interpolation=cv2.INTER_NEAREST)
+        if not (lab > 0).any():
+            out[i] = fg[i].astype(np.int64)
+            continue
+        _, (iy, ix) = ndimage.distance_transform_edt(lab == 0, return_indices=True)
+        out[i] = np.where(fg[i], lab[iy, ix], 0)
+    return out

@@ -20,3 +20,10 @@ class SkeletonConfig(StrictModel):
     sym_len_ratio: tuple[float, float] = (0.5, 2.0)  # squared bone-length ratio of a pair
     side_view_rank: int = Field(5, ge=0)  # reference rank below this → swap x and z (§3.3)
     auto_min_presence: float = Field(0.5, ge=0, le=1)  # auto reference: weight of cluster count
+    # extras (not in the reference code), 0 disables each:
+    smooth: float = Field(0.008, ge=0)  # Gaussian σ (fraction of side) on the mask before thinning
+    min_branch_radius: float = Field(
+        1.6, ge=0
+    )  # drop leaf branches shorter than this × r(junction)
+    auto_candidates: int = Field(8, ge=1)  # auto reference: skeletonise this many top views and
+    # keep the one with most limbs / mid chains (tie → the side-on score)

@@ -210,6 +210,11 @@ def skeleton_2d(mask: np.ndarray, cfg: SkeletonConfig) -> tuple[Skeleton2D, dict
     m = (mask > 0).astype(np.uint8)
     if m.sum() < 4:
         raise ValueError("skeleton discovery: the reference mask is (nearly) empty")
+    if cfg.smooth > 0:  # ragged outlines thin into spurious spikes
+        sm = cv2.GaussianBlur(m.astype(np.float32), (0, 0), cfg.smooth * m.shape[0]) > 0.5
+        sm = largest_component(sm.astype(np.uint8))
+        if sm.sum() >= 4:
+            m = sm.astype(np.uint8)
     radius = cv2.distanceTransform(m, cv2.DIST_L2, 3)
     sk = (thin(m > 0) if cfg.thinning == "thin" else skeletonize(m > 0)).astype(bool)
     nbr = ndimage.uniform_filter(sk.astype(np.float32), 3, mode="constant") * 9
@@ -258,6 +263,7 @@ def skeleton_2d(mask: np.ndarray, cfg: SkeletonConfig) -> tuple[Skeleton2D, dict
         for e in endpoints
         if not any(math.dist(e, j) < cfg.endpoint_prune * r_of(j) for j in kept_j)
         and depth[e] - depth[resolve(anc[e])] >= cfg.min_branch_px
+        and depth[e] - depth[resolve(anc[e])] >= cfg.min_branch_radius * r_of(resolve(anc[e]))
     ]
     kept_j.sort(key=lambda p: (depth[p], -r_of(p)))
     kept_e.sort(key=lambda p: depth[p])
@@ -382,6 +388,48 @@ def split_symmetric(f: _Flat, cfg: SkeletonConfig) -> tuple[_Flat, int]:
 # the entry point
 
 
+def _skeletonise(mask: np.ndarray, flipped: bool, cfg: SkeletonConfig) -> tuple:
+    """(canonical mask, Skeleton2D, raw counts, split flat skeleton, pairs) of one mask."""
+    ref_mask = np.ascontiguousarray(mask[:, ::-1] if flipped else mask)
+    sk2, raw = skeleton_2d(ref_mask, cfg)
+    flat, pairs = split_symmetric(lift(sk2, ref_mask, cfg.mask_size), cfg)
+    return ref_mask, sk2, raw, flat, pairs
+
+
+def _flat_leaves(f: _Flat) -> tuple[int, int]:
+    """(limbs, mid chains): leaves off the mid-plane below the root / leaves on it."""
+    kids = set(f.parents[1:])
+    leaves = [j for j in range(1, len(f.parents)) if j not in kids]
+    limbs = sum(1 for j in leaves if f.joints[j, 0] != 0 and f.joints[j, 1] < f.joints[0, 1])
+    return limbs, sum(1 for j in leaves if f.joints[j, 0] == 0)
+
+
+def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig) -> tuple[int, str]:
+    """Automatic reference among the ``auto_candidates`` best side-on views: the one whose
+    skeleton has most limb pairs (≤ 4 limbs), then a head and a tail (≤ 2 mid chains) and
+    fewest extra mid chains; ties → the side-on score."""
+    B = m.shape[0]
+    side = views.rank / max(B - 1, 1) + cfg.auto_min_presence * views.n_clusters / max(k, 1)
+    order = [int(i) for i in np.argsort(-side, kind="stable") if m[i].any()]
+    best, best_key, rows = order[0], None, []
+    for i in order[: cfg.auto_candidates]:
+        try:
+            *_, flat, _ = _skeletonise(m[i], bool(views.flipped[i]), cfg)
+        except (ValueError, AssertionError):
+            continue
+        limbs, mid = _flat_leaves(flat)
+        key = (min(limbs, 4), min(mid, 2), -max(mid - 2, 0), float(side[i]))
+        rows.append(f"{i}: limbs {limbs}, mid {mid}, side {side[i]:.2f}")
+        if best_key is None or key > best_key:
+            best, best_key = i, key
+    reason = (
+        f"automatic: among the {len(rows)} most side-on views (rank/(B-1) + "
+        f"{cfg.auto_min_presence}·clusters/k), the skeleton with most limbs (≤4), then head/tail "
+        f"(≤2 mid chains), fewest extra chains: {best} [{'; '.join(rows)}]"
+    )
+    return best, reason
+
+
 def discover_skeleton(
     masks: np.ndarray | torch.Tensor,
     cfg: SkeletonConfig | None = None,
@@ -403,7 +451,9 @@ def discover_skeleton(
     views = view_init(m, n_clusters)
     ref = cfg.reference if reference is None else reference
     auto = ref is None
-    if auto:
+    if auto and cfg.auto_candidates > 1 and len(empty) < B:
+        ref, reason = _best_candidate(m, views, n_clusters, cfg)
+    elif auto:
         ref, reason = choose_reference(views, n_clusters, cfg)
     else:
         if not 0 <= ref < B:
@@ -411,10 +461,7 @@ def discover_skeleton(
         reason = "given by the user"
     if not m[ref].any():
         raise ValueError(f"skeleton discovery: reference image {ref} has an empty mask")
-    ref_mask = m[ref][:, ::-1] if views.flipped[ref] else m[ref]
-    ref_mask = np.ascontiguousarray(ref_mask)
-    sk2, raw = skeleton_2d(ref_mask, cfg)
-    flat, pairs = split_symmetric(lift(sk2, ref_mask, S), cfg)
+    _, sk2, raw, flat, pairs = _skeletonise(m[ref], bool(views.flipped[ref]), cfg)
     notes = [f"images with empty masks: {empty}"] if empty else []
     swap = bool(views.rank[ref] < min(cfg.side_view_rank, B - 1))
     J = flat.joints.copy()

@@ -43,3 +43,52 @@ def test_oracle_backend_reproduces_ground_truth(toy):
     assert r.backend == "oracle"
     assert np.array_equal(r.masks.numpy() > 0, parts > 0)
     assert len(np.unique(r.masks.numpy())) == 5  # background + 4 toy parts
+
+
+def test_content_mask_finds_crop_padding():
+    from artic3d_core.features.offline import content_mask
+
+    rgb = np.zeros((40, 50, 3), np.float32)
+    rgb[5:30, 12:50] = 0.02  # a dark photo (darker than a penguin's black is not needed)
+    rgb[10, 20] = 0.0  # a black pixel inside the photo stays photo
+    m = content_mask(rgb)
+    assert m[5:30, 12:50].all() and m.sum() == 25 * 38
+
+
+def test_labels_on_mask_fills_unlabelled_foreground():
+    from artic3d_core.features.offline import labels_on_mask
+
+    lab = np.zeros((1, 4, 4), np.int64)
+    lab[0, :, :2] = 1
+    lab[0, :, 2:3] = 2
+    fg = np.zeros((1, 8, 8), bool)
+    fg[0, 1:7, 0:8] = True  # wider than the labels: the last columns take the nearest label
+    out = labels_on_mask(lab, fg)
+    assert (out[0][~fg[0]] == 0).all()
+    assert (out[0, 1:7, :4] == 1).all() and (out[0, 1:7, 4:] == 2).all()
+
+
+def test_offline_ignores_clutter_that_recurs_in_the_ring(make_toy_class):
+    """Crop-like toy: the animal centred at half the crop side, big recurring clutter blobs
+    of one colour in every image (also inside the central box) must stay background."""
+    import cv2
+
+    imgs, parts = make_toy_class(6, 128, "spotted", seed=3)
+    rng = np.random.default_rng(0)
+    x = np.zeros((6, 256, 256, 3), np.float32)
+    gt = np.zeros((6, 256, 256), bool)
+    for i in range(6):
+        bg = np.full((256, 256, 3), (0.3, 0.55, 0.25), np.float32)
+        bg += rng.normal(0, 0.02, bg.shape).astype(np.float32)
+        for _ in range(12):  # canopy-like blobs everywhere, in the same style across images
+            c = (int(rng.integers(0, 256)), int(rng.integers(0, 256)))
+            cv2.circle(bg, c, int(rng.integers(12, 30)), (0.1, 0.35, 0.12), -1)
+        fg = cv2.resize(parts[i], (128, 128), interpolation=cv2.INTER_NEAREST) > 0
+        tile = bg[64:192, 64:192]
+        bg[64:192, 64:192] = np.where(fg[..., None], imgs[i], tile)
+        x[i] = np.clip(bg, 0, 1)
+        gt[i, 64:192, 64:192] = fg
+    cfg = FeaturesConfig(mask_size=256)
+    r = extract_features(torch.from_numpy(x).permute(0, 3, 1, 2), "offline", cfg)
+    iou = _iou(r.masks.numpy() > 0, gt)
+    assert np.mean(iou) > 0.85, iou

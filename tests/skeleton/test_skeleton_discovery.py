@@ -88,3 +88,34 @@ def test_bad_masks_have_clear_errors():
         discover_skeleton(np.zeros((1, 64, 64), np.int64), reference=0)
     with pytest.raises(ValueError, match=r"\(B, H, W\)"):
         discover_skeleton(np.zeros((64, 64), np.int64))
+
+
+def test_short_spikes_are_pruned(quadruped_mask):
+    """Ragged outlines: small bumps on the back and belly would thin into mid-plane spikes."""
+    import cv2
+
+    m = quadruped_mask(512, facing=1).copy()
+    for x in (200, 240, 280, 320):
+        cv2.circle(m, (x, 190), 9, 1, -1)  # bumps on the back (body top ≈ y 194)
+    cv2.circle(m, (256, 300), 9, 1, -1)  # and one under the belly
+    sk, _ = discover_skeleton(m[None], reference=0, n_clusters=4)
+    assert leaf_counts(sk) == (4, 2)
+    raw, _ = discover_skeleton(
+        m[None], SkeletonConfig(smooth=0, min_branch_radius=0), reference=0, n_clusters=4
+    )
+    assert leaf_counts(raw)[1] > 2  # without the extras the bumps become mid chains
+
+
+def test_auto_reference_prefers_separated_legs(quadruped_mask):
+    side = quadruped_mask(512, 1)
+    merged = side.copy()
+    merged[300:470, 100:420] = 0  # legs replaced by two thick blocks (overlapping leg pairs)
+    merged[300:470, 250:300] = 2  # off-centre leg blocks: a higher spread rank
+    merged[300:470, 340:400] = 2
+    masks = np.stack([side, merged, merged])  # equal spreads: the side-on rank alone → 2
+    _, plain = discover_skeleton(masks, SkeletonConfig(auto_candidates=1), n_clusters=4)
+    assert plain.reference == 2
+    # (side_view_rank 0: the chosen view ranks lowest here, so §3.3 would swap x and z)
+    sk, rep = discover_skeleton(masks, SkeletonConfig(side_view_rank=0), n_clusters=4)
+    assert rep.reference_auto and rep.reference == 0, rep.reference_reason
+    assert leaf_counts(sk) == (4, 2)
