@@ -109,7 +109,7 @@ def run(
     for k in range(len(recs)):
         mk, _ = fit_instance(
             model, k, inputs, run_stages, run_dir / "instances" / str(k) if ck else None, cfg.seed,
-            cfg.losses, prior, guidance, views_fn, cfg.optim.progress,
+            cfg.losses, prior, guidance, views_fn, cfg.optim.progress, cfg.guidance,
         )  # fmt: skip
         inst_models.append(mk)
         if outputs:

@@ -231,6 +231,7 @@ def run_instance(
     model, res = fit_instance(
         joint, index, ci.inputs, stages, None, seed, params.losses,
         params.optim.prior_level_for(), guidance, views_fn, params.optim.progress,
+        params.guidance,
     )  # fmt: skip
     out_dir = Path(out_dir)
     sd = {k: v for k, v in model.state_dict().items() if instance_state_keys(k)}

@@ -223,6 +223,7 @@ def run_stage(
     guidance=None,
     guidance_views=None,
     progress: bool = True,
+    guidance_cfg=None,
 ) -> StageResult:
     """Run one stage in place on ``model`` for ``instances`` (joint: all; instance: [k]).
 
@@ -262,7 +263,7 @@ def run_stage(
         total = sum(stage.weights[k] * v for k, v in terms.items())
         if guided:
             terms["dass"] = _guidance_term(
-                model, stage, instances, guidance, guidance_views, inputs, gen, s
+                model, stage, instances, guidance, guidance_views, inputs, gen, s, guidance_cfg
             )
             total = total + stage.weights["dass"] * terms["dass"]
         opt.zero_grad(set_to_none=True)
@@ -290,17 +291,29 @@ def run_stage(
 
 
 def _guidance_term(
-    model, stage, instances, guidance, guidance_views, inputs, gen, s
+    model, stage, instances, guidance, guidance_views, inputs, gen, s, guidance_cfg=None
 ) -> torch.Tensor:
-    """Render the instance's UV-textured mesh in random views and call ``guidance.loss``."""
+    """Render the instance's UV-textured mesh in random views and call ``guidance.loss``.
+
+    Pose exploration (spec §6.13): ``guidance.pose_exploration`` = ``instances`` (paper: between
+    instance k and a random other instance) or ``rest`` (reference: between the rest pose and
+    k). ``guidance.guided_params`` gates which groups the guidance gradient reaches (texture,
+    parts, bones); the stage's ``params`` decide which of those are optimised.
+    """
+    from artic3d_core.guidance.config import GuidanceConfig
+    from artic3d_core.guidance.views import explore_pose, gate_gradient
+
+    cfg = guidance_cfg or GuidanceConfig()
     views = rb.RenderViews.from_any(guidance_views(gen))
     n = len(views)
-    th = model.bone_rot[instances][:1]
-    alpha = torch.rand((), generator=gen)
-    mesh = model(stage.mesh_level, s, True, gen, instances, bone_rot=(alpha * th))
+    k = int(instances[0])
+    pose = explore_pose(gate_gradient(model.bone_rot, "bones", cfg), k, gen, cfg.pose_exploration)
+    mesh = model(stage.mesh_level, s, True, gen, instances[:1], bone_rot=pose[None])
     v = mesh.verts_can.reshape(1, -1, 3)
+    if not {"parts", "bones"} & set(cfg.guided_params):
+        v = v.detach()
     v = v - v.mean(1, keepdim=True)
-    colors = model.uv_vertex_colors(mesh)
+    colors = gate_gradient(model.uv_vertex_colors(mesh), "texture", cfg)
     rgb, _ = rb.layered_rgb(
         v.expand(n, -1, -1), mesh.faces, colors.expand(n, -1, -1), stage.image_size,
         stage.sigma, stage.faces_per_pixel, views,
@@ -321,7 +334,7 @@ def _load_progress(ckpt_dir: Path) -> list[str]:
 
 def _run_phase(
     model, inputs, stages, instances, ckpt_dir, seed, loss_cfg, prior_level, progress,
-    guidance=None, guidance_views=None, state_keys=None,
+    guidance=None, guidance_views=None, state_keys=None, guidance_cfg=None,
 ) -> list[StageResult]:  # fmt: skip
     finished = _load_progress(ckpt_dir) if ckpt_dir is not None else []
     results: list[StageResult] = []
@@ -343,7 +356,7 @@ def _run_phase(
             log.info("resumed after stage %s from %s", last[1].name, path)
         res = run_stage(
             model, inputs, st, instances, seed, loss_cfg, prior_level, guidance, guidance_views,
-            progress,
+            progress, guidance_cfg,
         )  # fmt: skip
         results.append(res)
         if ckpt_dir is not None:
@@ -399,6 +412,7 @@ def fit_instance(
     guidance=None,
     guidance_views=None,
     progress: bool = True,
+    guidance_cfg=None,
 ) -> tuple[ArticulatedModel, list[StageResult]]:
     """Per-instance stages (spec §7.2) for image ``k`` on a copy of the joint model with the
     shared MLP layers frozen. Returns (instance model, results); camera/pose are not optimised."""
@@ -410,6 +424,6 @@ def fit_instance(
     inst = torch.tensor([k], device=m.bone_rot.device)
     res = _run_phase(
         m, inputs.select(k), stages, inst, ckpt_dir, derive_seed(seed, "instance", k), loss_cfg,
-        prior_level, progress, guidance, guidance_views, instance_state_keys,
+        prior_level, progress, guidance, guidance_views, instance_state_keys, guidance_cfg,
     )  # fmt: skip
     return m, res
