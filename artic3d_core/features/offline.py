@@ -190,6 +190,9 @@ def _grabcut(rgb: np.ndarray, prob: np.ndarray, fg: np.ndarray, cfg: OfflineConf
     mask[~content_mask(rgb)] = cv2.GC_BGD
     img = np.ascontiguousarray((rgb * 255).round().astype(np.uint8)[..., ::-1])
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # GrabCut seeds its colour models from OpenCV's (thread-local) global RNG: fix it, or two
+    # calls on the same input differ (and so do sequential vs distributed runs)
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(img, mask, None, bgd, fgd, cfg.grabcut_iters, cv2.GC_INIT_WITH_MASK)
     except cv2.error:  # a degenerate model (e.g. one colour): keep the estimate

@@ -33,6 +33,9 @@ def test_offline_foreground_on_toy_class(toy, tmp_path):
     assert [p.name for p in paths] == ["mask_0.png", "mask_1.png"] and paths[0].stat().st_size > 0
     fg = rough_foreground(x, "offline", cfg)
     assert np.mean(_iou(fg.numpy(), parts > 0)) > 0.9
+    # deterministic within one process (GrabCut's OpenCV RNG is re-seeded every call)
+    r2 = extract_features(x, "offline", cfg)
+    assert torch.equal(r.masks, r2.masks) and torch.equal(r.feat_img, r2.feat_img)
 
 
 def test_oracle_backend_reproduces_ground_truth(toy):
