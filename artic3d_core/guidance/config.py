@@ -45,6 +45,12 @@ class EnhanceSettings(LatentStepSettings):
     weight: float = Field(1.0, ge=0, description="λ of the DASS pixel gradient")
     lr: float = Field(1.0, gt=0, description="one SGD step: x ← x − lr·λ(x − x′) (1·1 ⇒ x′)")
     bg_noise: float = Field(0.05, ge=0, description="σ of the Gaussian noise on the background")
+    keep_foreground: bool = Field(
+        False,
+        description="paste the enhanced result on the rough background only, keeping the "
+        "animal's pixels (paper/reference: false = the whole image is replaced by x′; true "
+        "keeps a random-weight CPU demo's inputs usable)",
+    )
     batch_size: int = Field(4, ge=1, description="images per DASS call")
 
 

@@ -98,6 +98,9 @@ def enhance(
         x = (x - s.lr * s.weight * (x - target)).clamp(0.0, 1.0)
         if x.shape[-2:] != images.shape[-2:]:
             x = F.interpolate(x, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        if s.keep_foreground:
+            m = fg[start : start + s.batch_size].to(x)[:, None]
+            x = m * images[start : start + s.batch_size].to(x) + (1 - m) * x
         out.append(x)
     settings = {**s.model_dump(), "prompt": prompt, "image_size": size}
     return EnhanceResult(torch.cat(out).clamp(0.0, 1.0), noisy, sd.info, settings)

@@ -300,6 +300,8 @@ class _Flat:
 def lift(sk2: Skeleton2D, labels: np.ndarray, size: int) -> _Flat:
     """Spec §3.2 steps 8–9: flat joints in the y–z plane and per-bone attributes."""
     p = sk2.points
+    if len(p) == 0:
+        raise ValueError("the reference mask has no skeleton (empty or too small foreground)")
     root = p[0]
     joints = np.stack(
         [np.zeros(len(p)), -(p[:, 0] - root[0]) / size, (p[:, 1] - root[1]) / size], 1
@@ -411,6 +413,8 @@ def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig)
     B = m.shape[0]
     side = views.rank / max(B - 1, 1) + cfg.auto_min_presence * views.n_clusters / max(k, 1)
     order = [int(i) for i in np.argsort(-side, kind="stable") if m[i].any()]
+    if not order:
+        raise ValueError("every mask is empty: the foreground estimate failed for all images")
     best, best_key, rows = order[0], None, []
     for i in order[: cfg.auto_candidates]:
         try:

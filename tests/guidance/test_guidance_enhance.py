@@ -105,3 +105,19 @@ def test_write_png_atomic_round_trip(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         write_png_atomic(tmp_path / "bad.png", img.astype(np.float32))
     assert not (tmp_path / "bad.png").exists()
+
+
+def test_keep_foreground_pastes_only_the_background():
+    from artic3d_core.guidance.config import EnhanceSettings
+    from artic3d_core.guidance.enhance import enhance
+    from artic3d_core.guidance.stable_diffusion import StableDiffusion
+    from artic3d_core.weights import WeightsConfig, load_stable_diffusion
+
+    sd = StableDiffusion(load_stable_diffusion(WeightsConfig(profile="tiny")))
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    fg = torch.zeros(2, 32, 32, dtype=torch.bool)
+    fg[:, 8:24, 8:24] = True
+    s = EnhanceSettings(n=1, keep_foreground=True)
+    out = enhance(x, fg, sd, s, torch.Generator().manual_seed(1), cls="zebra", image_size=32)
+    assert torch.allclose(out.images[:, :, fg[0]], x[:, :, fg[0]])
+    assert not torch.allclose(out.images[:, :, ~fg[0]], x[:, :, ~fg[0]])

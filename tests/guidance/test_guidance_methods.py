@@ -32,7 +32,16 @@ def test_unknown_method_lists_the_valid_ones():
 def test_params_yaml_guidance_block_matches_code_defaults():
     raw = yaml.safe_load((Path(__file__).parents[2] / "params.yaml").read_text())
     cfg = GuidanceConfig.model_validate(raw["guidance"])
-    assert cfg == GuidanceConfig()
+    # params.yaml is the CPU demo: a 64² prior resolution and foreground-keeping enhancement
+    # (random weights); every other value is the paper's default
+    assert cfg.image_size == 64 and cfg.enhance.keep_foreground
+    paper = cfg.model_copy(
+        update={
+            "image_size": GuidanceConfig().image_size,
+            "enhance": cfg.enhance.model_copy(update={"keep_foreground": False}),
+        }
+    )
+    assert paper == GuidanceConfig()
     assert (cfg.enhance.t, cfg.enhance.n, cfg.enhance.g, cfg.enhance.bg_noise) == (
         100,
         10,

@@ -119,3 +119,14 @@ def test_auto_reference_prefers_separated_legs(quadruped_mask):
     sk, rep = discover_skeleton(masks, SkeletonConfig(side_view_rank=0), n_clusters=4)
     assert rep.reference_auto and rep.reference == 0, rep.reference_reason
     assert leaf_counts(sk) == (4, 2)
+
+
+def test_empty_masks_fail_with_a_clear_message():
+    import numpy as np
+    import pytest
+    import torch
+
+    from artic3d_core.skeleton.discovery import discover_skeleton
+
+    with pytest.raises(ValueError, match="empty"):
+        discover_skeleton(torch.from_numpy(np.zeros((3, 64, 64), dtype=np.int64)))
