@@ -26,7 +26,17 @@ def metric_rows(eval_dir: Path | None) -> list[dict[str, Any]]:
     import pandas as pd
 
     df = pd.read_parquet(eval_dir / "metrics.parquet")
-    cols = [c for c in ("dataset", "cls", "method", "set", "metric", "value", "unit") if c in df]
+    # say where random weights or oracle features made a number (wherever it is shown)
+    df["weights"] = [
+        f"{p} RANDOM" if r else str(p)
+        for p, r in zip(df["weights_profile"], df["weights_random"], strict=True)
+    ]
+    cols = [
+        c
+        for c in ("dataset", "cls", "method", "set", "metric", "value", "unit", "weights")
+        if c in df
+    ]
+    cols += ["feature_backend"] if "feature_backend" in df else []
     return json.loads(df[cols].to_json(orient="records"))
 
 

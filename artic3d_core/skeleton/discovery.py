@@ -276,9 +276,10 @@ def skeleton_2d(mask: np.ndarray, cfg: SkeletonConfig) -> tuple[Skeleton2D, dict
         while a != root and (resolve(a) == p or resolve(a) not in index):
             a = ancestor(a)
         a = resolve(a)
-        if index[a] >= index[p]:
+        ia = index.get(a, 0)  # the root itself may have been merged away: attach to joint 0
+        if ia >= index[p]:
             raise AssertionError(f"skeleton 2D: ancestor {a} does not precede joint {p}")
-        parents.append(index[a])
+        parents.append(ia)
     kinds = ["root"] + ["junction"] * (len(kept_j) - 1) + ["endpoint"] * len(kept_e)
     pts = np.array(order, dtype=np.float64)
     return Skeleton2D(pts, parents, np.array([r_of(p) for p in order]), kinds), raw
