@@ -40,6 +40,7 @@ def run(
     from artic3d_core.guidance.methods import get_method
     from artic3d_core.model.articulated import ArticulatedModel
     from artic3d_core.optim.outputs import instance_geometry, save_instance_outputs
+    from artic3d_core.optim.pipeline import method_stages
     from artic3d_core.optim.runner import FitInputs, fit_instance, fit_joint
     from artic3d_core.seeding import seed_everything
     from artic3d_core.skeleton.discovery import discover_skeleton
@@ -79,13 +80,7 @@ def run(
 
     # guidance only where the method says so; never silently skipped
     guidance = views_fn = None
-    run_stages = []
-    for s in stages:
-        if "dass" in s.weights and not spec.guided(s.name):
-            s = s.model_copy(
-                update={"weights": {k: v for k, v in s.weights.items() if k != "dass"}}
-            )
-        run_stages.append(s)
+    run_stages = method_stages(cfg, spec)
     if any("dass" in s.weights for s in run_stages):
         try:
             from artic3d_core.guidance.base import build_guidance

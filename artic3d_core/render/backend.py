@@ -191,6 +191,30 @@ def rasterize(
     return _differentiable_fragments(ndc, faces, p2f, image_size, clip=blur > 0)
 
 
+def _cross2(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """z of the 2D cross product, (…, 2) × (…, 2) → (…)."""
+    return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
+
+
+def _barycentric(p, a, b, c, area) -> torch.Tensor:
+    """Barycentric coordinates (…, 3) of points p in triangles (a, b, c) of signed ``area``."""
+    w0 = _cross2(b - p, c - p) / area
+    w1 = _cross2(c - p, a - p) / area
+    return torch.stack([w0, w1, 1.0 - w0 - w1], -1)
+
+
+def _edge_dist2(p, a, b, c) -> torch.Tensor:
+    """Squared distance (…) from points p to the nearest edge of triangles (a, b, c)."""
+
+    def seg(u, v):
+        e = v - u
+        t = ((p - u) * e).sum(-1) / (e * e).sum(-1).clamp_min(1e-12)
+        q = u + t.clamp(0, 1)[..., None] * e
+        return ((p - q) ** 2).sum(-1)
+
+    return torch.minimum(torch.minimum(seg(a, b), seg(b, c)), seg(c, a))
+
+
 def rasterize_splat(
     ndc: torch.Tensor, faces: torch.Tensor, size: int, blur: float, K: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -230,24 +254,12 @@ def rasterize_splat(
     c = 1.0 - (2.0 * torch.stack([col, row], -1).to(dt) + 1.0) / size
     a2, b2, c2 = t[:, 0, :2], t[:, 1, :2], t[:, 2, :2]
 
-    def cross2(u, v):
-        return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
-
-    area = cross2(b2 - a2, c2 - a2)
+    area = _cross2(b2 - a2, c2 - a2)
     nz = area.abs() > 1e-12
     area = torch.where(nz, area, torch.ones_like(area))
-    w0 = cross2(b2 - c, c2 - c) / area
-    w1 = cross2(c2 - c, a2 - c) / area
-    bary = torch.stack([w0, w1, 1.0 - w0 - w1], -1)
+    bary = _barycentric(c, a2, b2, c2, area)
     inside = (bary > 0).all(-1)
-
-    def seg_d2(u, v):
-        e = v - u
-        s_ = ((c - u) * e).sum(-1) / (e * e).sum(-1).clamp_min(1e-12)
-        q = u + s_.clamp(0, 1)[..., None] * e
-        return ((c - q) ** 2).sum(-1)
-
-    d2 = torch.minimum(torch.minimum(seg_d2(a2, b2), seg_d2(b2, c2)), seg_d2(c2, a2))
+    d2 = _edge_dist2(c, a2, b2, c2)
     if blur > 0:
         bc = bary.clamp_min(0)
         bary = bc / bc.sum(-1, keepdim=True).clamp_min(1e-12)
@@ -298,23 +310,11 @@ def _differentiable_fragments(
     p = _pixel_centres(size, ndc.device, ndc.dtype)[idx[1], idx[2]]  # (M,2)
     a2, b2, c2 = tri[:, 0, :2], tri[:, 1, :2], tri[:, 2, :2]
 
-    def cross2(u, v):
-        return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
-
-    area = cross2(b2 - a2, c2 - a2)
+    area = _cross2(b2 - a2, c2 - a2)
     area = torch.where(area.abs() < 1e-12, torch.full_like(area, 1e-12), area)
-    w0 = cross2(b2 - p, c2 - p) / area
-    w1 = cross2(c2 - p, a2 - p) / area
-    bary = torch.stack([w0, w1, 1.0 - w0 - w1], -1)
+    bary = _barycentric(p, a2, b2, c2, area)
     inside = (bary > 0).all(-1)
-
-    def seg_d2(u, v):
-        e = v - u
-        t = ((p - u) * e).sum(-1) / (e * e).sum(-1).clamp_min(1e-12)
-        q = u + t.clamp(0, 1)[..., None] * e
-        return ((p - q) ** 2).sum(-1)
-
-    d2 = torch.minimum(torch.minimum(seg_d2(a2, b2), seg_d2(b2, c2)), seg_d2(c2, a2))
+    d2 = _edge_dist2(p, a2, b2, c2)
     d = torch.where(inside, -d2, d2)
     if clip:
         bc = bary.clamp_min(0)
