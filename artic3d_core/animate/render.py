@@ -4,8 +4,6 @@ projections for flows from rasterisation (spec §9.2–9.3)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from artic3d_core.atomic import atomic_write
 from artic3d_core.model.articulated import ArticulatedModel
 from artic3d_core.render.backend import hard_rgb
 
@@ -63,26 +62,13 @@ def _uint8_frames(frames: torch.Tensor) -> list[np.ndarray]:
     return list(arr)
 
 
-def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
 def write_gif(path: str | Path, frames: torch.Tensor, fps: float = 10.0) -> Path:
     """frames (N, 3, H, W) in [0, 1] → looping GIF."""
     import imageio.v3 as iio
 
     imgs = _uint8_frames(frames)
-    return _atomic(
-        Path(path), lambda t: iio.imwrite(t, imgs, extension=".gif", duration=1000 / fps, loop=0)
+    return atomic_write(
+        path, lambda t: iio.imwrite(t, imgs, extension=".gif", duration=1000 / fps, loop=0)
     )
 
 
@@ -102,4 +88,4 @@ def write_mp4(path: str | Path, frames: torch.Tensor, fps: float = 10.0) -> Path
             for im in imgs:
                 wr.append_data(im)
 
-    return _atomic(Path(path), write)
+    return atomic_write(path, write)

@@ -10,13 +10,13 @@ rotation G_b; its mesh is stored in that frame, so a part vertex in canonical sp
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
+
+from artic3d_core.atomic import atomic_write
 
 __all__ = ["BoneAnimation", "Rig", "local_transforms", "write_rigged_glb"]
 
@@ -283,14 +283,4 @@ def write_rigged_glb(
     g.buffers.append(Buffer(byteLength=len(blob.data)))
     g.set_binary_blob(bytes(blob.data))
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        g.save_binary(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return atomic_write(path, g.save_binary)

@@ -5,27 +5,14 @@ Every file is written to a temp file in the same folder, then renamed (no half-w
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 import torch
 
+from artic3d_core.atomic import atomic_write
 from artic3d_core.model.texture import sphere_uv
-
-
-def _atomic_write(path: Path, writer) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def texture_atlas(text_img: torch.Tensor) -> np.ndarray:
@@ -54,8 +41,8 @@ def write_obj(
     path = Path(path)
     stem = path.stem
     png, mtl = path.with_suffix(".png"), path.with_suffix(".mtl")
-    _atomic_write(png, lambda t: iio.imwrite(t, atlas, extension=".png"))
-    _atomic_write(
+    atomic_write(png, lambda t: iio.imwrite(t, atlas, extension=".png"))
+    atomic_write(
         mtl,
         lambda t: Path(t).write_text(
             f"newmtl {stem}\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nd 1\nillum 1\nmap_Kd {png.name}\n"
@@ -65,7 +52,7 @@ def write_obj(
     lines += [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in verts]
     lines += [f"vt {u:.6f} {v:.6f}" for u, v in uvs]
     lines += [f"f {a}/{a} {b}/{b} {c}/{c}" for a, b, c in faces + 1]
-    _atomic_write(path, lambda t: Path(t).write_text("\n".join(lines) + "\n"))
+    atomic_write(path, lambda t: Path(t).write_text("\n".join(lines) + "\n"))
     return path
 
 
@@ -79,7 +66,7 @@ def write_glb(
     path = Path(path)
     visual = trimesh.visual.TextureVisuals(uv=uvs, image=Image.fromarray(atlas))
     mesh = trimesh.Trimesh(vertices=verts, faces=faces, visual=visual, process=False)
-    _atomic_write(path, lambda t: Path(t).write_bytes(mesh.export(file_type="glb")))
+    atomic_write(path, lambda t: Path(t).write_bytes(mesh.export(file_type="glb")))
     return path
 
 
@@ -114,7 +101,7 @@ def validate_glb(path: str | Path) -> dict:
 def write_gif(path: str | Path, frames: list[np.ndarray], fps: float = 12.0) -> Path:
     """Frames (H, W, 3) uint8 → looping GIF."""
     path = Path(path)
-    _atomic_write(
+    atomic_write(
         path,
         lambda t: iio.imwrite(t, np.stack(frames), extension=".gif", duration=1000 / fps, loop=0),
     )
