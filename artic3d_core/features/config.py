@@ -49,6 +49,10 @@ class OfflineConfig(StrictModel):
     grabcut_band: float = Field(6.0, ge=1)  # px at work size: uncertain band around the estimate
     opening: float = Field(0.006, ge=0)  # morphological opening diameter (fraction of side)
     position_weight: float = Field(4.0, ge=0)  # weight of mask-relative position in part features
+    # part positions in each animal's own left/right facing frame (features/facing.py); False:
+    # image frame, the first version (clusters mean "left end", half the azimuths start mirrored)
+    facing_sync: bool = True
+    facing_colour_weight: float = Field(0.5, ge=0)  # Lab channels vs the mask in the facing match
     kmeans_niter: int = Field(40, ge=1)  # the offline models refit often: cheaper k-means
     kmeans_nredo: int = Field(2, ge=1)
 

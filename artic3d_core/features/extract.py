@@ -196,6 +196,7 @@ def extract_features(
             fg_s = _resize(torch.from_numpy(off.fg_full).long(), S, "nearest").numpy() > 0
             masks = torch.from_numpy(labels_on_mask(parts.labels, fg_s))
             centroids = torch.from_numpy(parts.centroids)
+            meta["facing"] = [int(v) for v in parts.facing]
         else:
             g = _oracle_gt(gt, B)
             masks = _oracle_labels(g, S, k)

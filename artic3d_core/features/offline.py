@@ -296,30 +296,45 @@ def offline_foreground(
     return OfflineFeatures(desc=desc, fg=fg_work, fg_prob=margin_prob, fg_full=fg_full)
 
 
-def _gyration_coords(fg: np.ndarray) -> np.ndarray:
-    """(s, s) bool → (2, s, s) coordinates relative to the mask centroid / radius of gyration."""
+def _gyration_coords(fg: np.ndarray, facing: float = 1.0) -> np.ndarray:
+    """(s, s) bool → (2, s, s) coordinates relative to the mask centroid / radius of gyration;
+    x is multiplied by ``facing`` (±1) so that mirrored animals get mirrored coordinates."""
     s = fg.shape[0]
     yy, xx = np.mgrid[0:s, 0:s].astype(np.float32)
     if not fg.any():
         return np.zeros((2, s, s), np.float32)
     cy, cx = yy[fg].mean(), xx[fg].mean()
     rg = np.sqrt(((yy[fg] - cy) ** 2 + (xx[fg] - cx) ** 2).mean()) + 1e-6
-    return np.stack([(xx - cx) / rg, (yy - cy) / rg])
+    return np.stack([facing * (xx - cx) / rg, (yy - cy) / rg])
 
 
 @dataclass
 class OfflineParts:
-    """labels: (B, s, s) int64 0..k at work size; feat: (B, 9, s, s) part descriptors;
-    centroids: (k, 9) mean descriptor per part."""
+    """labels: (B, s, s) int64 0..k at work size; centroids: (k, 9) mean descriptor per part;
+    facing: (B,) ±1 left/right facing relative to image 0 (all +1 without synchronisation)."""
 
     labels: np.ndarray
     centroids: np.ndarray
+    facing: np.ndarray
 
 
 def offline_parts(feat: OfflineFeatures, cfg: FeaturesConfig, seed: int) -> OfflineParts:
-    """k-means part clusters of foreground pixels (descriptor ⊕ weighted mask position)."""
+    """k-means part clusters of foreground pixels (descriptor ⊕ weighted mask position).
+
+    With ``offline.facing_sync`` the position is taken in each animal's own facing frame
+    (:func:`artic3d_core.features.facing.facing_signs`): without it a cluster means "the
+    left end of the mask" rather than "the head", and half the azimuths start mirrored."""
+    from artic3d_core.features.facing import facing_signs
+
     B, _, s, _ = feat.desc.shape
-    pos = np.stack([_gyration_coords(f) for f in feat.fg]) * cfg.offline.position_weight
+    o = cfg.offline
+    facing = (
+        facing_signs(feat.fg, feat.desc[:, :3], channel_weight=o.facing_colour_weight).signs
+        if o.facing_sync
+        else np.ones(B)
+    )
+    pos = np.stack([_gyration_coords(f, float(d)) for f, d in zip(feat.fg, facing, strict=True)])
+    pos = pos * cfg.offline.position_weight
     full = np.concatenate([feat.desc, pos], 1)  # (B, 11, s, s)
     flat = full.transpose(0, 2, 3, 1).reshape(-1, full.shape[1])
     m = feat.fg.reshape(-1)
@@ -342,7 +357,7 @@ def offline_parts(feat: OfflineFeatures, cfg: FeaturesConfig, seed: int) -> Offl
             for c in range(k)
         ]
     )
-    return OfflineParts(labels=labels, centroids=dcent.astype(np.float32))
+    return OfflineParts(labels=labels, centroids=dcent.astype(np.float32), facing=facing)
 
 
 def pool_to_grid(x: np.ndarray, hw: int) -> torch.Tensor:
