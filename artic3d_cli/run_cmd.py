@@ -61,9 +61,8 @@ def run(
     recs = [r for r in recs if r.set == "clean"] or recs
     if max_images:
         recs = recs[:max_images]
-    stages = cfg.optim.stages()
-    size = max(s.image_size for s in stages)
-    crops = [crop_record(r, size) for r in recs]
+    # the pipeline's crop size (features at the mask size; the stages resize per stage)
+    crops = [crop_record(r, cfg.crop_size()) for r in recs]
     images = torch.stack([c.image for c in crops]).to(dev)
     gt = None
     if all(c.mask is not None for c in crops):
@@ -111,6 +110,7 @@ def run(
             save_instance_outputs(
                 mk, k, run_dir / "instances" / str(k) / "outputs", images[k].cpu()
             )
+    size = max(s.image_size for s in run_stages)  # as the pipeline's evaluation
     geo = instance_geometry(inst_models, level=3, image_size=size)
     kps = np.stack([c.keypoints for c in crops])
     pck = pck_transfer(geo.verts_2d.cpu().numpy(), geo.vert_visible.cpu().numpy(), kps)

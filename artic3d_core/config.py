@@ -108,6 +108,14 @@ class Params(StrictModel):
     animate: AnimateConfig = Field(default_factory=AnimateConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
 
+    def crop_size(self) -> int:
+        """Side of the square crops preprocessing reads: ``pipeline.crop_size``, else 1024 for
+        the DINO HR pass, else the mask (render) size. The optimiser resizes per stage."""
+        f = self.features
+        if self.pipeline.crop_size:
+            return self.pipeline.crop_size
+        return f.hr_size if (f.backend == "dino" and f.hr_pass) else f.mask_size
+
 
 def _format_validation_error(err: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid configuration"]

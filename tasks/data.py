@@ -70,10 +70,7 @@ def check_present(ctx: StageContext) -> Path:
 
 
 def crop_size(ctx: StageContext) -> int:
-    f = ctx.params.features
-    if ctx.params.pipeline.crop_size:
-        return ctx.params.pipeline.crop_size
-    return f.hr_size if (f.backend == "dino" and f.hr_pass) else f.mask_size
+    return ctx.params.crop_size()
 
 
 def run_data(ctx: StageContext) -> UnitResult:

@@ -322,25 +322,64 @@ def _guidance_term(
 
 
 # ---- phases ------------------------------------------------------------------------------------
-def _load_progress(ckpt_dir: Path) -> list[str]:
+def resume_signature(model, inputs: FitInputs, seed: int) -> str:
+    """What a checkpoint folder was made from: the model's starting state (names, shapes,
+    values), the seed and the input tensors. A resume with another signature starts over (a
+    folder reused for another skeleton or image set must not be half-loaded); the stages are
+    compared one by one (a finished stage counts only if its spec is unchanged)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for k, v in model.state_dict().items():
+        h.update(f"{k}:{tuple(v.shape)};".encode())
+        h.update(v.detach().float().cpu().contiguous().numpy().tobytes())
+    h.update(str(seed).encode())
+    for t in (inputs.images, inputs.masks, inputs.masks_lr, inputs.feat_img, inputs.part_cent):
+        if isinstance(t, torch.Tensor):
+            h.update(str(tuple(t.shape)).encode())
+            h.update(t.detach().float().cpu().contiguous().numpy().tobytes())
+    h.update(str(inputs.prompt).encode())
+    return h.hexdigest()[:16]
+
+
+def _load_progress(ckpt_dir: Path, signature: str | None = None) -> list[str]:
+    """Finished stages as ``name`` + NUL + spec repr ([] when the folder was made from other
+    inputs, or by a version that did not record them)."""
     p = Path(ckpt_dir) / "progress.json"
     if not p.is_file():
         return []
     try:
-        return list(json.loads(p.read_text())["finished"])
+        d = json.loads(p.read_text())
+        finished = [f"{n}\0{sp}" for n, sp in zip(d["finished"], d.get("specs", []), strict=False)]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{p}: unreadable progress file ({exc}); delete it to restart") from None
+    if signature is not None and d.get("signature") != signature:
+        log.warning(
+            "%s: checkpoints were made from other inputs, model or stages (signature %s, now "
+            "%s); starting this phase over",
+            p,
+            d.get("signature"),
+            signature,
+        )
+        return []
+    return finished
 
 
 def _run_phase(
     model, inputs, stages, instances, ckpt_dir, seed, loss_cfg, prior_level, progress,
     guidance=None, guidance_views=None, state_keys=None, guidance_cfg=None,
 ) -> list[StageResult]:  # fmt: skip
-    finished = _load_progress(ckpt_dir) if ckpt_dir is not None else []
+    sig = resume_signature(model, inputs, seed) if ckpt_dir is not None else None
+    finished = _load_progress(ckpt_dir, sig) if ckpt_dir is not None else []
+    done = lambda st: f"{st.name}\0{st!r}"  # noqa: E731
     results: list[StageResult] = []
     last = None
     for i, st in enumerate(stages):
-        if i < len(finished) and finished[i] == st.name:
+        if (
+            i < len(finished)
+            and finished[i] == done(st)
+            and all(finished[j] == done(stages[j]) for j in range(i))
+        ):
             last = (i, st)
             results.append(StageResult(st.name, resumed=True))
             continue
@@ -368,7 +407,12 @@ def _run_phase(
                 stage_checkpoint(ckpt_dir, i, st),
             )
             _atomic_json(
-                {"finished": [s.name for s in stages[: i + 1]]}, Path(ckpt_dir) / "progress.json"
+                {
+                    "finished": [s.name for s in stages[: i + 1]],
+                    "specs": [repr(s) for s in stages[: i + 1]],
+                    "signature": sig,
+                },
+                Path(ckpt_dir) / "progress.json",
             )
         last = (i, st)
     if results and results[-1].resumed and ckpt_dir is not None and last is not None:

@@ -27,3 +27,12 @@ class SkeletonConfig(StrictModel):
     )  # drop leaf branches shorter than this × r(junction)
     auto_candidates: int = Field(8, ge=1)  # auto reference: skeletonise this many top views and
     # keep the one with most limbs / mid chains (tie → the side-on score)
+    # auto reference: only this most typical fraction of the silhouettes are candidates
+    # (typicality = mean correlation of the facing-aligned, centroid/scale-normalised mask with
+    # the others'); a mask that leaks into the background or is truncated is atypical (1 = all)
+    auto_typical_fraction: float = Field(0.5, gt=0, le=1)
+    # an unpaired leaf bone on the mid-plane that points down (within this angle of vertical,
+    # degrees) and ends below the root is two overlapping legs seen from the side: split it
+    # into a left/right pair (0 = off, the reference code's behaviour)
+    leg_max_angle: float = Field(35.0, ge=0, le=90)
+    leg_min_drop: float = Field(0.5, ge=0)  # …and its leaf lies this × bone length below the root

@@ -387,6 +387,35 @@ def split_symmetric(f: _Flat, cfg: SkeletonConfig) -> tuple[_Flat, int]:
         # loop again
 
 
+def split_overlapping_legs(f: _Flat, cfg: SkeletonConfig) -> tuple[_Flat, int]:
+    """Extra (not in the reference code): a leaf bone left on the mid-plane that points down
+    (within ``leg_max_angle`` of vertical) and ends ``leg_min_drop`` × its length below the
+    root is a pair of legs that overlap in the reference view (a side view shows the far leg
+    behind the near one). Its leaf is moved to −x and a copy at +x is appended with the same
+    parent and attributes. Returns the new skeleton and the number of pairs made."""
+    if cfg.leg_max_angle <= 0:
+        return f, 0
+    J = f.joints.copy()
+    par, dino, sxz, sy = list(f.parents), list(f.dino), list(f.sxz), list(f.sy)
+    kids = set(par[1:])
+    cos_max = math.cos(math.radians(cfg.leg_max_angle))
+    pairs = 0
+    for c in range(1, len(f.parents)):
+        if c in kids or J[c, 0] != 0:
+            continue
+        d = J[c, 1:] - J[par[c], 1:]  # (y up, z along the image)
+        ell = float(np.linalg.norm(d))
+        if ell <= 0 or -d[0] / ell < cos_max or J[c, 1] > J[0, 1] - cfg.leg_min_drop * ell:
+            continue
+        J[c, 0] = -cfg.sym_offset
+        J = np.vstack([J, J[c] * np.array([-1.0, 1.0, 1.0])])
+        par.append(par[c])
+        for arr in (dino, sxz, sy):
+            arr.append(arr[c - 1])
+        pairs += 1
+    return _Flat(J, par, dino, sxz, sy), pairs
+
+
 # ---------------------------------------------------------------------------------------------
 # the entry point
 
@@ -396,7 +425,8 @@ def _skeletonise(mask: np.ndarray, flipped: bool, cfg: SkeletonConfig) -> tuple:
     ref_mask = np.ascontiguousarray(mask[:, ::-1] if flipped else mask)
     sk2, raw = skeleton_2d(ref_mask, cfg)
     flat, pairs = split_symmetric(lift(sk2, ref_mask, cfg.mask_size), cfg)
-    return ref_mask, sk2, raw, flat, pairs
+    flat, legs = split_overlapping_legs(flat, cfg)
+    return ref_mask, sk2, raw, flat, pairs + legs
 
 
 def _flat_leaves(f: _Flat) -> tuple[int, int]:
@@ -407,13 +437,31 @@ def _flat_leaves(f: _Flat) -> tuple[int, int]:
     return limbs, sum(1 for j in leaves if f.joints[j, 0] == 0)
 
 
+def silhouette_typicality(m: np.ndarray, flipped: np.ndarray, grid: int = 32) -> np.ndarray:
+    """(B,) mean correlation of each mask's normalised silhouette (centroid / radius of
+    gyration frame, mirrored where ``flipped``) with the other images'. m: (B, S, S) labels."""
+    from artic3d_core.features.facing import normalised_frames
+
+    f = normalised_frames(m > 0, grid=grid)[:, 0]
+    f = np.where(np.asarray(flipped)[:, None, None], f[:, :, ::-1], f).reshape(len(m), -1)
+    f = f - f.mean(1, keepdims=True)
+    f = f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-9)
+    c = f @ f.T
+    np.fill_diagonal(c, 0.0)
+    return c.sum(1) / max(len(m) - 1, 1)
+
+
 def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig) -> tuple[int, str]:
-    """Automatic reference among the ``auto_candidates`` best side-on views: the one whose
-    skeleton has most limb pairs (≤ 4 limbs), then a head and a tail (≤ 2 mid chains) and
-    fewest extra mid chains; ties → the side-on score."""
+    """Automatic reference among the ``auto_candidates`` best side-on views of the most
+    typical ``auto_typical_fraction`` of the silhouettes: the one whose skeleton has most limb
+    pairs (≤ 4 limbs), then a head and a tail (≤ 2 mid chains) and fewest extra mid chains;
+    ties → the side-on score."""
     B = m.shape[0]
     side = views.rank / max(B - 1, 1) + cfg.auto_min_presence * views.n_clusters / max(k, 1)
-    order = [int(i) for i in np.argsort(-side, kind="stable") if m[i].any()]
+    typ = silhouette_typicality(m, views.flipped)
+    n_typ = max(1, math.ceil(cfg.auto_typical_fraction * B))
+    typical = set(int(i) for i in np.argsort(-typ, kind="stable")[:n_typ])
+    order = [int(i) for i in np.argsort(-side, kind="stable") if m[i].any() and i in typical]
     if not order:
         raise ValueError("every mask is empty: the foreground estimate failed for all images")
     best, best_key, rows = order[0], None, []
@@ -429,7 +477,8 @@ def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig)
             best, best_key = i, key
     reason = (
         f"automatic: among the {len(rows)} most side-on views (rank/(B-1) + "
-        f"{cfg.auto_min_presence}·clusters/k), the skeleton with most limbs (≤4), then head/tail "
+        f"{cfg.auto_min_presence}·clusters/k) of the {n_typ} most typical silhouettes, "
+        f"the skeleton with most limbs (≤4), then head/tail "
         f"(≤2 mid chains), fewest extra chains: {best} [{'; '.join(rows)}]"
     )
     return best, reason

@@ -86,6 +86,19 @@ def test_resume_equals_uninterrupted_and_is_deterministic(scene, tmp_path):
         assert torch.equal(va, vc), k
 
 
+def test_checkpoints_of_other_inputs_or_stages_are_not_resumed(scene, tmp_path):
+    stages = _tiny_stages()
+    fit_joint(_model(scene), _inputs(scene), stages, tmp_path, seed=3, prior_level=1,
+              progress=False)  # fmt: skip
+    other = _inputs(scene)
+    other.images = other.images.flip(-1)  # another image set, same shapes
+    res = fit_joint(_model(scene), other, stages, tmp_path, seed=3, prior_level=1, progress=False)
+    assert not any(r.resumed for r in res)
+    changed = [stages[0], stages[1].model_copy(update={"iters": stages[1].iters + 1})]
+    res = fit_joint(_model(scene), other, changed, tmp_path, seed=3, prior_level=1, progress=False)
+    assert res[0].resumed and not res[1].resumed
+
+
 def test_instance_phase_outputs_and_geometry(scene, tmp_path):
     m = _model(scene)
     stages = _tiny_stages()

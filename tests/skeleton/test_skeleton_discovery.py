@@ -116,7 +116,9 @@ def test_auto_reference_prefers_separated_legs(quadruped_mask):
     _, plain = discover_skeleton(masks, SkeletonConfig(auto_candidates=1), n_clusters=4)
     assert plain.reference == 2
     # (side_view_rank 0: the chosen view ranks lowest here, so §3.3 would swap x and z)
-    sk, rep = discover_skeleton(masks, SkeletonConfig(side_view_rank=0), n_clusters=4)
+    # (auto_typical_fraction 1: here the two identical merged masks are the typical ones)
+    cfg = SkeletonConfig(side_view_rank=0, auto_typical_fraction=1.0)
+    sk, rep = discover_skeleton(masks, cfg, n_clusters=4)
     assert rep.reference_auto and rep.reference == 0, rep.reference_reason
     assert leaf_counts(sk) == (4, 2)
 
@@ -130,3 +132,40 @@ def test_empty_masks_fail_with_a_clear_message():
 
     with pytest.raises(ValueError, match="empty"):
         discover_skeleton(torch.from_numpy(np.zeros((3, 64, 64), dtype=np.int64)))
+
+
+def _two_legged_side_view(size: int = 512) -> np.ndarray:
+    """A quadruped seen exactly from the side: each leg pair overlaps into one leg."""
+    m = np.zeros((size, size), np.uint8)
+    import cv2
+
+    for x0 in (170, 320):
+        cv2.rectangle(m, (x0, 250), (x0 + 24, 420), 2, -1)
+    cv2.ellipse(m, (256, 250), (120, 50), 0, 0, 360, 1, -1)
+    cv2.line(m, (350, 230), (420, 150), 3, 28)
+    cv2.circle(m, (425, 140), 26, 3, -1)
+    cv2.line(m, (140, 240), (70, 300), 4, 10)
+    return m
+
+
+def test_overlapping_leg_pairs_are_split():
+    m = _two_legged_side_view()[None]
+    sk, rep = discover_skeleton(m, reference=0, n_clusters=4)
+    assert leaf_counts(sk) == (4, 2), rep.as_dict()
+    legs = [j for j in range(1, sk.nj) if abs(float(sk.joints[j, 0])) > 1e-6]
+    xs = sorted(float(sk.joints[j, 0]) for j in legs)
+    assert len(legs) == 4 and xs[0] < 0 < xs[-1]
+    assert sk.parents[legs[0]] == sk.parents[legs[1]] or sk.parents[legs[0]] == sk.parents[legs[2]]
+    off, _ = discover_skeleton(m, SkeletonConfig(leg_max_angle=0), reference=0, n_clusters=4)
+    assert leaf_counts(off) == (0, 4)  # the reference code's rule: four mid-plane chains
+
+
+def test_typicality_ranks_a_leaking_mask_last(quadruped_mask):
+    from artic3d_core.skeleton.discovery import silhouette_typicality
+
+    good = [quadruped_mask(256, 1) for _ in range(4)] + [quadruped_mask(256, -1)]
+    leak = quadruped_mask(256, 1)
+    leak[150:250, 20:120] = 1  # the mask ran into a bush
+    m = np.stack([*good, leak])
+    typ = silhouette_typicality(m, np.array([False] * 4 + [True, False]))
+    assert int(np.argmin(typ)) == 5 and typ[:5].min() > 0.9
