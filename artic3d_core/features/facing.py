@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["Facing", "facing_signs", "normalised_frames"]
+__all__ = ["Facing", "facing_signs", "normalised_frames", "silhouette_typicality"]
 
 
 @dataclass
@@ -110,3 +110,15 @@ def facing_signs(
     agreement = s * (S @ s) / absS
     score = float(s @ S @ s / (np.abs(S).sum() + 1e-12))
     return Facing(s, agreement, score)
+
+
+def silhouette_typicality(m: np.ndarray, flipped: np.ndarray, grid: int = 32) -> np.ndarray:
+    """(B,) mean correlation of each mask's normalised silhouette (centroid / radius of
+    gyration frame, mirrored where ``flipped``) with the other images'. m: (B, S, S) labels."""
+    f = normalised_frames(m > 0, grid=grid)[:, 0]
+    f = np.where(np.asarray(flipped)[:, None, None], f[:, :, ::-1], f).reshape(len(m), -1)
+    f = f - f.mean(1, keepdims=True)
+    f = f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-9)
+    c = f @ f.T
+    np.fill_diagonal(c, 0.0)
+    return c.sum(1) / max(len(m) - 1, 1)

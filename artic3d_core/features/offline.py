@@ -21,8 +21,16 @@ geometry is the only prior used:
    estimate (definite background beyond a dilated band and in the padding, definite foreground
    in the confident eroded core), then the component covering the centre (or the largest),
    holes filled, a morphological opening scaled to the image.
-5. Parts: k-means (k = n_clusters) of foreground descriptors plus mask-relative position.
-6. Patch "keys" (64²) are the descriptors pooled per patch; "saliency" is the pooled
+5. Self-training (``self_train_rounds``): the most typical half of the masks (their
+   facing-aligned silhouettes agree most with the others') label positives (eroded masks) and
+   negatives (outside the dilated masks, and outside the central box everywhere); a classifier
+   of the descriptors + chroma trained on them re-scores every image, then GrabCut again. A
+   leak in one image is corrected by what the typical images say its colour is. Measured at
+   256² (30 clean images/class): penguin 0.884 → 0.941, giraffe 0.700 → 0.757, elephant and
+   tiger unchanged (±0.02).
+6. Parts: k-means (k = n_clusters) of foreground descriptors plus mask-relative position,
+   in each animal's own facing frame (:mod:`.facing`).
+7. Patch "keys" (64²) are the descriptors pooled per patch; "saliency" is the pooled
    foreground probability. Both go through the same PCA as DINO keys.
 """
 
@@ -226,6 +234,8 @@ def offline_foreground(
         return OfflineFeatures(desc, empty, empty.astype(np.float32), np.zeros((B, r, r), bool))
     seg = np.stack([segmentation_descriptors(im, s / 256) for im in rgb])  # (B, s, s, D)
     D = seg.shape[-1]
+    chroma = np.sqrt(seg[..., 1] ** 2 + seg[..., 2] ** 2).reshape(-1, 1)  # |(a, b)|, σ 0.7
+    chroma = (chroma - chroma.mean()) / (chroma.std() + 1e-6)
     seg = (seg - seg.reshape(-1, D).mean(0)) / (seg.reshape(-1, D).std(0) + 1e-6)
     flat = seg.reshape(-1, D)
     content = np.stack([content_mask(im) for im in rgb])
@@ -287,13 +297,50 @@ def offline_foreground(
     for i in range(B):
         g = _grabcut(rgb_r[i], margin_prob[i], fg[i], cfg)
         fg_full[i] = _main_object(_opening(g, cfg.opening), box_r)
-    fg_work = np.stack(
+    fg_work = _to_work(fg_full, s)
+
+    # 5. self-training on the class's most typical masks
+    for rnd in range(cfg.self_train_rounds):
+        typical = _typical_images(fg_work, cfg.self_train_fraction)
+        feats = np.concatenate([flat, chroma], 1)
+        er = np.stack([ndimage.binary_erosion(f, iterations=2) for f in fg_work])
+        di = np.stack([ndimage.binary_dilation(f, iterations=4) for f in fg_work])
+        t = typical[:, None, None]
+        pos = er & t & inner
+        neg = ((~di & t) | ~box[None]) & inner
+        if not pos.any() or not neg.any():
+            break
+        p = _pu_scores(feats, pos.reshape(-1), neg.reshape(-1), cfg, seed + 101 + rnd)
+        p = np.stack([cv2.GaussianBlur(q, (0, 0), s / 256) for q in p.reshape(B, s, s)]) * inner
+        for i in range(B):
+            est = _main_object(p[i] > cfg.fg_threshold, box & (p[i] > 0.9))
+            g = _grabcut(rgb_r[i], p[i], est, cfg)
+            fg_full[i] = _main_object(_opening(g, cfg.opening), box_r)
+        margin_prob = p.astype(np.float32)
+        fg_work = _to_work(fg_full, s)
+    return OfflineFeatures(desc=desc, fg=fg_work, fg_prob=margin_prob, fg_full=fg_full)
+
+
+def _to_work(fg_full: np.ndarray, s: int) -> np.ndarray:
+    """(B, r, r) bool → (B, s, s) bool (area resize, > 0.5)."""
+    return np.stack(
         [
             cv2.resize(m.astype(np.float32), (s, s), interpolation=cv2.INTER_AREA) > 0.5
             for m in fg_full
         ]
     )
-    return OfflineFeatures(desc=desc, fg=fg_work, fg_prob=margin_prob, fg_full=fg_full)
+
+
+def _typical_images(fg: np.ndarray, fraction: float) -> np.ndarray:
+    """(B,) bool: the ``fraction`` of the masks whose facing-aligned silhouettes agree most
+    with the others' (leaks and truncations are atypical)."""
+    from artic3d_core.features.facing import facing_signs, silhouette_typicality
+
+    B = fg.shape[0]
+    typ = silhouette_typicality(fg, facing_signs(fg).signs < 0)
+    keep = np.zeros(B, bool)
+    keep[np.argsort(-typ, kind="stable")[: max(1, int(np.ceil(fraction * B)))]] = True
+    return keep
 
 
 def _gyration_coords(fg: np.ndarray, facing: float = 1.0) -> np.ndarray:

@@ -26,6 +26,7 @@ import torch
 from scipy import ndimage
 from skimage.morphology import skeletonize, thin
 
+from artic3d_core.features.facing import silhouette_typicality
 from artic3d_core.skeleton.config import SkeletonConfig
 from artic3d_core.skeleton.skeleton import JSON_TO_RUNTIME, Skeleton
 
@@ -435,20 +436,6 @@ def _flat_leaves(f: _Flat) -> tuple[int, int]:
     leaves = [j for j in range(1, len(f.parents)) if j not in kids]
     limbs = sum(1 for j in leaves if f.joints[j, 0] != 0 and f.joints[j, 1] < f.joints[0, 1])
     return limbs, sum(1 for j in leaves if f.joints[j, 0] == 0)
-
-
-def silhouette_typicality(m: np.ndarray, flipped: np.ndarray, grid: int = 32) -> np.ndarray:
-    """(B,) mean correlation of each mask's normalised silhouette (centroid / radius of
-    gyration frame, mirrored where ``flipped``) with the other images'. m: (B, S, S) labels."""
-    from artic3d_core.features.facing import normalised_frames
-
-    f = normalised_frames(m > 0, grid=grid)[:, 0]
-    f = np.where(np.asarray(flipped)[:, None, None], f[:, :, ::-1], f).reshape(len(m), -1)
-    f = f - f.mean(1, keepdims=True)
-    f = f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-9)
-    c = f @ f.T
-    np.fill_diagonal(c, 0.0)
-    return c.sum(1) / max(len(m) - 1, 1)
 
 
 def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig) -> tuple[int, str]:

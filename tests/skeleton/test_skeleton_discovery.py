@@ -161,7 +161,7 @@ def test_overlapping_leg_pairs_are_split():
 
 
 def test_typicality_ranks_a_leaking_mask_last(quadruped_mask):
-    from artic3d_core.skeleton.discovery import silhouette_typicality
+    from artic3d_core.features.facing import silhouette_typicality
 
     good = [quadruped_mask(256, 1) for _ in range(4)] + [quadruped_mask(256, -1)]
     leak = quadruped_mask(256, 1)
