@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from artic3d_core.atomic import atomic_write
 from artic3d_core.data.image_io import read_image
 from artic3d_core.data.lassie import annotation_path, image_path, read_annotation_rows
 from artic3d_core.data.records import DataError
@@ -40,15 +41,11 @@ def _download(url: str, dest: Path, timeout: float) -> None:
 
     resp = requests.get(url, timeout=timeout, allow_redirects=True)
     resp.raise_for_status()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(resp.content)
+    def write(tmp: str) -> None:
+        Path(tmp).write_bytes(resp.content)
         read_image(tmp)  # keep only what decodes as an image
-        os.replace(tmp, dest)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+
+    atomic_write(dest, write)
 
 
 def fetch_lassie(

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from artic3d_core.atomic import atomic_write_bytes
+
 
 @dataclass
 class ClassCrops:
@@ -91,9 +93,7 @@ def save_crops(out_dir: str | Path, crops: list, records: list) -> dict[str, Any
         ("crops.npz", buf.getvalue()),
         ("index.json", json.dumps(index, indent=1).encode()),
     ):
-        tmp = out / f".{name}.tmp-{os.getpid()}"
-        tmp.write_bytes(data)
-        os.replace(tmp, out / name)
+        atomic_write_bytes(out / name, data, fsync=False)
     return {
         "n_images": len(records),
         "crop_size": int(arrays["images"].shape[1]),

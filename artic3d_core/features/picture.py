@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+
+from artic3d_core.atomic import atomic_write_bytes
 
 # background black, then 16 distinct colours (RGB)
 PALETTE = np.array(
@@ -71,11 +71,7 @@ def write_png(path: str | Path, rgb: np.ndarray) -> Path:
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
     if not ok:
         raise ValueError(f"{path}: PNG encoding failed")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(buf.tobytes())
-    os.replace(tmp, path)
-    return path
+    return atomic_write_bytes(path, buf.tobytes(), fsync=False)
 
 
 def save_cluster_overlays(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from artic3d_core.atomic import atomic_write
 
 
 def _to_uint8_batch(images: torch.Tensor | np.ndarray, what: str, thumb: int | None) -> np.ndarray:
@@ -74,13 +74,4 @@ def write_png_atomic(path: str | Path, image: np.ndarray) -> Path:
         raise ValueError(
             f"{path}: expected a uint8 (H, W[, 3]) image, got {image.dtype} {image.shape}"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(image).save(f, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda t: Image.fromarray(image).save(t, format="PNG"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import os
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from artic3d_core.atomic import atomic_write
 from artic3d_core.metrics.schema import COLUMNS, SCHEMA, MetricRow, rows_to_table
 
 __all__ = ["MetricsFileError", "append_rows", "read_metrics"]
@@ -33,15 +33,7 @@ class MetricsFileError(ValueError):
 
 
 def _write_atomic(table: pa.Table, dest: Path) -> None:
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        pq.write_table(table, tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    atomic_write(dest, lambda t: pq.write_table(table, t), fsync=True)
 
 
 @contextlib.contextmanager

@@ -14,14 +14,13 @@ metric). The paper's number sits in the column next to ours. Marks on our cells:
 
 from __future__ import annotations
 
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from artic3d_core.atomic import atomic_write_text
 from artic3d_core.metrics.paper import load_paper_numbers
 from artic3d_core.metrics.schema import METRIC_UNITS
 
@@ -293,12 +292,7 @@ def render_tables(df: pd.DataFrame, paper: dict[str, Any] | None = None) -> list
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, text, fsync=False)
 
 
 def write_tables(

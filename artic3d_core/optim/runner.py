@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from artic3d_core import losses as L
+from artic3d_core.atomic import atomic_write, atomic_write_text
 from artic3d_core.losses.config import LossesConfig
 from artic3d_core.model.articulated import ArticulatedModel, PosedMesh
 from artic3d_core.model.template import sphere_template
@@ -85,19 +84,11 @@ class GuidanceMissingError(RuntimeError):
 
 
 def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda t: torch.save(obj, t))
 
 
 def _atomic_json(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=1)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(obj, indent=1), fsync=False)
 
 
 def stage_checkpoint(ckpt_dir: Path, index: int, stage: StageSpec) -> Path:

@@ -8,8 +8,6 @@ JSON joints (JSON: 512-px image = 1). Joint 0 is the root; bone ``b`` (0..nb−1
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -235,12 +233,9 @@ class Skeleton:
 
     def save(self, path: str | Path) -> None:
         """Write the JSON atomically (temp file, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.to_json_dict(), f, indent=1)
-        os.replace(tmp, path)
+        from artic3d_core.atomic import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_json_dict(), indent=1), fsync=False)
 
     @classmethod
     def load(cls, path: str | Path) -> Skeleton:

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from artic3d_core.atomic import atomic_write_bytes
 from artic3d_core.data.records import KEYPOINT_LABELS, KEYPOINT_NAMES
 from artic3d_core.data.synthetic.raster import Ellipsoids, ndc_to_pixel, ray_occluded, raycast
 from artic3d_core.data.synthetic.templates import TEMPLATES, AnimalTemplate
@@ -260,15 +261,7 @@ def render_instance(
 
 # ---- writing ---------------------------------------------------------------------------------
 def _atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, data, fsync=False)
 
 
 def _png_bytes(arr: np.ndarray) -> bytes:
