@@ -21,6 +21,9 @@ class EvalConfig(StrictModel):
     pck_mode: Literal["paper", "reference"] = "paper"
     # also compute the reference code's (defective) variant and record it as `pck_reference`
     pck_report_reference: bool = True
+    # silhouettes and vertex visibility are rendered at this size for PCK / mask IoU (then
+    # compared at the ground truth's size); null = the largest optimisation image size
+    render_size: int | None = Field(None, ge=16)
     # --- Pascal-Part IoU (spec §10.2) ----------------------------------------------------
     iou_classes: list[str] = Field(default_factory=lambda: ["horse", "cow", "sheep"])
     part_iou_assignment: Literal["hungarian", "majority"] = "hungarian"
