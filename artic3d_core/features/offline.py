@@ -26,7 +26,7 @@ geometry is the only prior used:
    negatives (outside the dilated masks, and outside the central box everywhere); a classifier
    of the descriptors + chroma trained on them re-scores every image, then GrabCut again. A
    leak in one image is corrected by what the typical images say its colour is. Measured at
-   256² (30 clean images/class): penguin 0.884 → 0.941, giraffe 0.700 → 0.757, elephant and
+   256² (30 clean images/class): penguin 0.884 → 0.912, giraffe 0.700 → 0.748, elephant and
    tiger unchanged (±0.02).
 6. Parts: k-means (k = n_clusters) of foreground descriptors plus mask-relative position,
    in each animal's own facing frame (:mod:`.facing`).
