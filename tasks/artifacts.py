@@ -43,8 +43,6 @@ __all__ = [
 ]
 
 MANIFEST = "manifest.json"
-_TMP_TAG = TMP_TAG
-_fsync_dir = fsync_dir
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
@@ -117,7 +115,7 @@ def _sha256(path: Path) -> str:
 def _list_files(root: Path) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for p in sorted(root.rglob("*")):
-        if p.is_file() and p.name != MANIFEST and _TMP_TAG not in p.name:
+        if p.is_file() and p.name != MANIFEST and TMP_TAG not in p.name:
             rel = p.relative_to(root).as_posix()
             out[rel] = {"size": p.stat().st_size, "sha256": _sha256(p)}
     return out
@@ -160,9 +158,9 @@ def clean_stale_temps(folder: Path) -> None:
     if not folder.is_dir():
         return
     for p in folder.iterdir():
-        if _TMP_TAG not in p.name and ".old-" not in p.name:
+        if TMP_TAG not in p.name and ".old-" not in p.name:
             continue
-        tag = p.name.split(_TMP_TAG)[-1] if _TMP_TAG in p.name else p.name.split(".old-")[-1]
+        tag = p.name.split(TMP_TAG)[-1] if TMP_TAG in p.name else p.name.split(".old-")[-1]
         try:
             pid = int(tag.split("-")[0])
         except ValueError:
@@ -207,7 +205,7 @@ def build_unit(
         )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(out_dir.parent)
-    tmp = out_dir.with_name(f".{out_dir.name}{_TMP_TAG}{os.getpid()}-{secrets.token_hex(3)}")
+    tmp = out_dir.with_name(f".{out_dir.name}{TMP_TAG}{os.getpid()}-{secrets.token_hex(3)}")
     tmp.mkdir()
     try:
         meta = dict(body(tmp) or {})
@@ -231,7 +229,7 @@ def build_unit(
             os.replace(out_dir, old)
             shutil.rmtree(old, ignore_errors=True)
         os.replace(tmp, out_dir)
-        _fsync_dir(out_dir.parent)
+        fsync_dir(out_dir.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -69,13 +69,9 @@ def check_present(ctx: StageContext) -> Path:
     return root
 
 
-def crop_size(ctx: StageContext) -> int:
-    return ctx.params.crop_size()
-
-
 def run_data(ctx: StageContext) -> UnitResult:
     out = ctx.layout.data_dir(ctx.cell)
-    size = crop_size(ctx)
+    size = ctx.params.crop_size()
     sets = list(ctx.params.pipeline.synthetic_sets)
     key = ctx.key("data", SECTIONS, MODULES, per_method=False, size=size, sets=sets)
 

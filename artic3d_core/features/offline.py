@@ -208,6 +208,19 @@ def _grabcut(rgb: np.ndarray, prob: np.ndarray, fg: np.ndarray, cfg: OfflineConf
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
 
 
+def _estimate(prob: np.ndarray, box: np.ndarray, threshold: float) -> np.ndarray:
+    """(s, s) probability → the foreground component with most confident (> 0.9) pixels in the
+    box: clutter that is half accepted (sky, ground) is rarely as confident as the animal."""
+    return _main_object(prob > threshold, box & (prob > 0.9))
+
+
+def _refine(rgb: np.ndarray, prob: np.ndarray, est: np.ndarray, cfg: OfflineConfig) -> np.ndarray:
+    """GrabCut at the resolution of ``rgb`` (r, r, 3) from a work-size estimate, then the
+    opening and the main object in the central box. Returns (r, r) bool."""
+    box_r, _ = _geometry(rgb.shape[0], cfg)
+    return _main_object(_opening(_grabcut(rgb, prob, est, cfg), cfg.opening), box_r)
+
+
 def _opening(fg: np.ndarray, frac: float) -> np.ndarray:
     k = round(frac * fg.shape[0])
     if k < 2:
@@ -284,25 +297,19 @@ def offline_foreground(
         # the class score and the per-image margin must agree
         pm = 1.0 / (1.0 + np.exp(-cfg.margin_gain * margin))
         margin_prob[i] = pm * prob[i] * inner[i]
-        # the component with most confident pixels in the box: clutter that the class score
-        # half-accepts (sky, ground) is rarely as confident as the animal
-        fg[i] = _main_object(margin_prob[i] > cfg.fg_threshold, box & (margin_prob[i] > 0.9))
+        fg[i] = _estimate(margin_prob[i], box, cfg.fg_threshold)
 
     # 4. per-image GrabCut at the refinement size, cleanup
     r = min(cfg.refine_size, x.shape[-1])
     xr = F.interpolate(x, size=(r, r), mode="area") if x.shape[-1] != r else x
     rgb_r = xr.permute(0, 2, 3, 1).numpy()
-    box_r, _ = _geometry(r, cfg)
-    fg_full = np.zeros((B, r, r), bool)
-    for i in range(B):
-        g = _grabcut(rgb_r[i], margin_prob[i], fg[i], cfg)
-        fg_full[i] = _main_object(_opening(g, cfg.opening), box_r)
+    fg_full = np.stack([_refine(rgb_r[i], margin_prob[i], fg[i], cfg) for i in range(B)])
     fg_work = _to_work(fg_full, s)
 
     # 5. self-training on the class's most typical masks
+    feats = np.concatenate([flat, chroma], 1) if cfg.self_train_rounds else None
     for rnd in range(cfg.self_train_rounds):
         typical = _typical_images(fg_work, cfg.self_train_fraction)
-        feats = np.concatenate([flat, chroma], 1)
         er = np.stack([ndimage.binary_erosion(f, iterations=2) for f in fg_work])
         di = np.stack([ndimage.binary_dilation(f, iterations=4) for f in fg_work])
         t = typical[:, None, None]
@@ -313,9 +320,7 @@ def offline_foreground(
         p = _pu_scores(feats, pos.reshape(-1), neg.reshape(-1), cfg, seed + 101 + rnd)
         p = np.stack([cv2.GaussianBlur(q, (0, 0), s / 256) for q in p.reshape(B, s, s)]) * inner
         for i in range(B):
-            est = _main_object(p[i] > cfg.fg_threshold, box & (p[i] > 0.9))
-            g = _grabcut(rgb_r[i], p[i], est, cfg)
-            fg_full[i] = _main_object(_opening(g, cfg.opening), box_r)
+            fg_full[i] = _refine(rgb_r[i], p[i], _estimate(p[i], box, cfg.fg_threshold), cfg)
         margin_prob = p.astype(np.float32)
         fg_work = _to_work(fg_full, s)
     return OfflineFeatures(desc=desc, fg=fg_work, fg_prob=margin_prob, fg_full=fg_full)
@@ -381,7 +386,7 @@ def offline_parts(feat: OfflineFeatures, cfg: FeaturesConfig, seed: int) -> Offl
         else np.ones(B)
     )
     pos = np.stack([_gyration_coords(f, float(d)) for f, d in zip(feat.fg, facing, strict=True)])
-    pos = pos * cfg.offline.position_weight
+    pos = pos * o.position_weight
     full = np.concatenate([feat.desc, pos], 1)  # (B, 11, s, s)
     flat = full.transpose(0, 2, 3, 1).reshape(-1, full.shape[1])
     m = feat.fg.reshape(-1)

@@ -334,14 +334,14 @@ def resume_signature(model, inputs: FitInputs, seed: int) -> str:
 
 
 def _load_progress(ckpt_dir: Path, signature: str | None = None) -> list[str]:
-    """Finished stages as ``name`` + NUL + spec repr ([] when the folder was made from other
-    inputs, or by a version that did not record them)."""
+    """The specs (``repr``, name included) of the finished stages, in order ([] when the folder
+    was made from other inputs, or by a version that did not record them)."""
     p = Path(ckpt_dir) / "progress.json"
     if not p.is_file():
         return []
     try:
         d = json.loads(p.read_text())
-        finished = [f"{n}\0{sp}" for n, sp in zip(d["finished"], d.get("specs", []), strict=False)]
+        finished = list(d.get("specs", []))[: len(d["finished"])]
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise ValueError(f"{p}: unreadable progress file ({exc}); delete it to restart") from None
     if signature is not None and d.get("signature") != signature:
@@ -362,15 +362,14 @@ def _run_phase(
 ) -> list[StageResult]:  # fmt: skip
     sig = resume_signature(model, inputs, seed) if ckpt_dir is not None else None
     finished = _load_progress(ckpt_dir, sig) if ckpt_dir is not None else []
-    done = lambda st: f"{st.name}\0{st!r}"  # noqa: E731
+    # resumable: the longest prefix of stages whose specs match the finished ones
+    n_done = 0
+    while n_done < min(len(finished), len(stages)) and finished[n_done] == repr(stages[n_done]):
+        n_done += 1
     results: list[StageResult] = []
     last = None
     for i, st in enumerate(stages):
-        if (
-            i < len(finished)
-            and finished[i] == done(st)
-            and all(finished[j] == done(stages[j]) for j in range(i))
-        ):
+        if i < n_done:
             last = (i, st)
             results.append(StageResult(st.name, resumed=True))
             continue

@@ -421,13 +421,16 @@ def split_overlapping_legs(f: _Flat, cfg: SkeletonConfig) -> tuple[_Flat, int]:
 # the entry point
 
 
-def _skeletonise(mask: np.ndarray, flipped: bool, cfg: SkeletonConfig) -> tuple:
-    """(canonical mask, Skeleton2D, raw counts, split flat skeleton, pairs) of one mask."""
+def _skeletonise(
+    mask: np.ndarray, flipped: bool, cfg: SkeletonConfig
+) -> tuple[Skeleton2D, dict, _Flat, int]:
+    """(Skeleton2D, raw counts, split flat skeleton, pairs) of one mask (mirrored if
+    ``flipped``, so every reference faces the same way)."""
     ref_mask = np.ascontiguousarray(mask[:, ::-1] if flipped else mask)
     sk2, raw = skeleton_2d(ref_mask, cfg)
     flat, pairs = split_symmetric(lift(sk2, ref_mask, cfg.mask_size), cfg)
     flat, legs = split_overlapping_legs(flat, cfg)
-    return ref_mask, sk2, raw, flat, pairs + legs
+    return sk2, raw, flat, pairs + legs
 
 
 def _flat_leaves(f: _Flat) -> tuple[int, int]:
@@ -454,7 +457,7 @@ def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig)
     best, best_key, rows = order[0], None, []
     for i in order[: cfg.auto_candidates]:
         try:
-            *_, flat, _ = _skeletonise(m[i], bool(views.flipped[i]), cfg)
+            _, _, flat, _ = _skeletonise(m[i], bool(views.flipped[i]), cfg)
         except (ValueError, AssertionError):
             continue
         limbs, mid = _flat_leaves(flat)
@@ -502,7 +505,7 @@ def discover_skeleton(
         reason = "given by the user"
     if not m[ref].any():
         raise ValueError(f"skeleton discovery: reference image {ref} has an empty mask")
-    _, sk2, raw, flat, pairs = _skeletonise(m[ref], bool(views.flipped[ref]), cfg)
+    sk2, raw, flat, pairs = _skeletonise(m[ref], bool(views.flipped[ref]), cfg)
     notes = [f"images with empty masks: {empty}"] if empty else []
     swap = bool(views.rank[ref] < min(cfg.side_view_rank, B - 1))
     J = flat.joints.copy()
