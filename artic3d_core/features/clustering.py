@@ -120,22 +120,32 @@ def labels_from_unary(
     is_fg: np.ndarray,
     images: torch.Tensor,
     cfg: FeaturesConfig,
+    device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Labels at the images' resolution from patch energies (spec §2.3 step 5).
 
     d_fg: (B, k, h, w) squared distances to FG centroids; is_fg: (B, h, w) bool;
     images: (B, 3, H, W) in [0, 1]. With the CRF: unary label 0 = is_fg, label c = d_fg / max
-    (per image), bilinear-upsampled. Without: nearest FG cluster + 1 on FG patches."""
+    (per image), bilinear-upsampled. Without: nearest FG cluster + 1 on FG patches.
+    The CRF runs on ``device`` (default: the images'), ``cfg.batch_size`` images at a time (its
+    full-resolution marginals are (n, k+1, H, W) floats); labels come back on the CPU."""
     H, W = images.shape[-2:]
     dfg = torch.from_numpy(np.ascontiguousarray(d_fg)).float()
     fg = torch.from_numpy(np.ascontiguousarray(is_fg))
     if not cfg.crf.enabled:
         lab = (dfg.argmin(1) + 1) * fg
         return F.interpolate(lab[:, None].float(), size=(H, W), mode="nearest")[:, 0].long()
+    dev = torch.device(device) if device is not None else images.device
     norm = dfg / dfg.flatten(1).max(1).values.clamp_min(1e-12)[:, None, None, None]
-    unary = torch.cat([fg[:, None].float(), norm], 1)
-    unary = F.interpolate(unary, size=(H, W), mode="bilinear", align_corners=False)
-    return crf_labels(unary, images, cfg.crf)
+    unary_lr = torch.cat([fg[:, None].float(), norm], 1)
+    out = []
+    for i in range(0, unary_lr.shape[0], max(1, cfg.batch_size)):
+        u = F.interpolate(
+            unary_lr[i : i + cfg.batch_size].to(dev), size=(H, W), mode="bilinear",
+            align_corners=False,
+        )  # fmt: skip
+        out.append(crf_labels(u, images[i : i + cfg.batch_size].to(dev), cfg.crf).cpu())
+    return torch.cat(out)
 
 
 def cluster_features(
@@ -146,10 +156,12 @@ def cluster_features(
     fg_prior: torch.Tensor | None = None,
     fg_pool: torch.Tensor | None = None,
     seed: int | None = None,
+    device: torch.device | str | None = None,
 ) -> ClusterResult:
     """Spec §2.3. feats (B, D, h, w); saliency (B, h, w); images (B, 3, H, W) [0,1] — labels
     come out at (H, W). ``fg_prior`` (B, H, W) bool multiplies the labels; ``fg_pool``
-    (B, h, w) bool replaces the salient-key pool rule (used by the offline backend)."""
+    (B, h, w) bool replaces the salient-key pool rule (used by the offline backend); the CRF
+    runs on ``device`` (default: the images')."""
     seed = cfg.seed if seed is None else seed
     if feats.shape[0] != images.shape[0] or feats.shape[-2:] != saliency.shape[-2:]:
         raise ValueError(
@@ -159,7 +171,7 @@ def cluster_features(
     pool = salient_pool(feats, saliency, cfg) if fg_pool is None else fg_pool
     c_fg, c_bg = fg_bg_models(feats, pool, cfg, seed)
     is_fg, d_fg = nearest_fg(feats, c_fg, c_bg)
-    labels = labels_from_unary(d_fg, is_fg, images, cfg)
+    labels = labels_from_unary(d_fg, is_fg, images, cfg, device)
     if fg_prior is not None:
         labels = labels * fg_prior.to(labels.device).long()
     return ClusterResult(

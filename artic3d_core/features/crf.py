@@ -110,7 +110,8 @@ def mean_field(unary: torch.Tensor, images: torch.Tensor, cfg: CRFConfig) -> tor
     for b in range(B):
         wts = _neighbour_weights(col[b], cfg.window, dil, bs, cfg.bilateral_srgb)
         norm_b = wts.sum(0).clamp_min(1e-20).rsqrt().view(1, gh, gw)
-        norm_g = _gauss_blur(torch.ones(1, 1, gh, gw), gs)[0].clamp_min(1e-20).rsqrt()
+        ones = torch.ones(1, 1, gh, gw, device=unary.device)
+        norm_g = _gauss_blur(ones, gs)[0].clamp_min(1e-20).rsqrt()
         ub = u[b]
         q = (-ub).softmax(0)
         for _ in range(cfg.iterations):

@@ -181,10 +181,14 @@ def extract_features(
         fg_prior = None
         if cfg.hr_pass:
             hr = extract_dino_hr(net, x, cfg.hr_size, *args)
-            res_hr = cluster_features(hr.keys, hr.saliency, _resize(x, cfg.hr_size), cfg)
+            res_hr = cluster_features(
+                hr.keys, hr.saliency, _resize(x, cfg.hr_size), cfg, device=device
+            )
             fg_prior = _resize((res_hr.labels > 0).long(), cfg.lr_size, "nearest") > 0
         lr = extract_dino(net, x, cfg.lr_size, *args)
-        res = cluster_features(lr.keys, lr.saliency, _resize(x, cfg.lr_size), cfg, fg_prior)
+        res = cluster_features(
+            lr.keys, lr.saliency, _resize(x, cfg.lr_size), cfg, fg_prior, device=device
+        )
         masks = _resize(res.labels, S, "nearest")
         keys, saliency, centroids = lr.keys, lr.saliency, res.centroids
     else:

@@ -115,3 +115,26 @@ def test_pca_projection_is_seeded_and_shaped():
     # the first component carries the most variance among fg patches
     var = a.permute(0, 2, 3, 1).reshape(-1, 5).var(0)
     assert var[0] >= var[1:].max()
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_crf_labels_chunked_on_device_equal_one_batch(device):
+    """The CRF of labels_from_unary runs in chunks of batch_size on the given device; the
+    labels (back on the CPU) equal one whole-batch CPU pass."""
+    from artic3d_core.features.clustering import labels_from_unary
+
+    g = torch.Generator().manual_seed(0)
+    B, k, h, S = 5, 3, 8, 32
+    d_fg = torch.rand(B, k, h, h, generator=g).numpy()
+    is_fg = (torch.rand(B, h, h, generator=g) > 0.4).numpy()
+    images = torch.rand(B, 3, S, S, generator=g)
+    whole = FeaturesConfig(batch_size=B, crf=CRFConfig(grid=16))
+    ref = labels_from_unary(d_fg, is_fg, images, whole)
+    chunked = whole.model_copy(update={"batch_size": 2})
+    out = labels_from_unary(d_fg, is_fg, images, chunked, device=device)
+    assert out.device.type == "cpu" and out.shape == (B, S, S)
+    assert torch.equal(out, ref)
+    assert len(out.unique()) > 1  # not a degenerate all-one-label case
