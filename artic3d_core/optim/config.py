@@ -99,18 +99,41 @@ def paper_schedule(size: int = 512) -> list[StageSpec]:
 
 
 def demo_schedule() -> list[StageSpec]:
-    """Short CPU schedule: same stages, fewer iterations, 64² renders, level 1–2 meshes."""
-    out = []
+    """Short CPU schedule (params.yaml ``optim.schedules.demo``): the paper's stages with fewer
+    iterations, 64² renders, level ≤ 3 meshes, 20 faces per pixel, silhouette weights ×4; plus
+    ``all_hires``, which stands in for the end of the paper's ``all`` (rendered at 512² there, σ
+    decayed to 1e-6): 30 iterations at 128² with near-hard silhouettes (σ 1e-6). The instance
+    shape and refinement stages fit at 128², σ 1e-6, with weak smoothing (lap/norm 0.02,
+    instance 0.1): measured on the clean zebra (10 of 30 images, offline masks) the instance
+    IoU goes 0.804 → 0.853 with them, while the paper's lap/norm 10 undid the fit at 64²."""
     iters = {"global_pose": 40, "pose_1": 30, "pose_2": 30, "pose_3": 30, "base_shape_1": 20,
-             "base_shape_2": 20, "base_shape_3": 20, "shape": 30, "all": 60,
-             "instance_shape": 20, "texture_init": 60, "instance_refine": 10}  # fmt: skip
+             "base_shape_2": 20, "base_shape_3": 20, "shape": 30, "all": 120,
+             "instance_shape": 40, "texture_init": 60, "instance_refine": 10}  # fmt: skip
+    fine = {"sil": 3.2, "instance": 0.1, "lap": 0.02, "norm": 0.02}
+    out = []
     for s in paper_schedule(64):
-        upd = {"iters": iters[s.name], "faces_per_pixel": 20, "feat_grid": 32}
+        upd: dict = {"iters": iters[s.name], "faces_per_pixel": 20, "feat_grid": 32}
+        w = dict(s.weights)
+        if "sil" in w and s.phase == "joint":
+            w["sil"] = 4 * w["sil"]
         if s.name == "all":
             upd["mesh_level"] = 2
         if s.phase == "instance":
             upd["mesh_level"] = 2 if s.name != "texture_init" else 3
-        out.append(s.model_copy(update=upd))
+        if s.name == "instance_shape":
+            upd.update(image_size=128, sigma=1e-6, lr=0.03)
+            w.update(fine)
+        if s.name == "instance_refine":
+            upd.update(image_size=128, sigma=1e-6)
+            w.update(fine)
+        out.append(s.model_copy(update={**upd, "weights": w}))
+        if s.name == "all":
+            out.append(
+                out[-1].model_copy(
+                    update={"name": "all_hires", "iters": 30, "image_size": 128, "sigma": 1e-6,
+                            "decay": False, "weights": {**w, "sil": 4.0}}
+                )
+            )  # fmt: skip
     return out
 
 

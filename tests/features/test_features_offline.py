@@ -95,3 +95,17 @@ def test_offline_ignores_clutter_that_recurs_in_the_ring(make_toy_class):
     r = extract_features(torch.from_numpy(x).permute(0, 3, 1, 2), "offline", cfg)
     iou = _iou(r.masks.numpy() > 0, gt)
     assert np.mean(iou) > 0.85, iou
+
+
+def test_self_training_keeps_the_previous_mask_when_the_new_one_collapses():
+    from artic3d_core.features.offline import _unless_collapsed
+
+    old = np.zeros((32, 32), bool)
+    old[8:24, 8:24] = True  # 256 px
+    shrunk = np.zeros_like(old)
+    shrunk[8:12, 8:20] = True  # 48 px < 25 %
+    trimmed = old.copy()
+    trimmed[8:12] = False  # 192 px: a legitimate correction
+    assert _unless_collapsed(np.zeros_like(old), old) is old
+    assert _unless_collapsed(shrunk, old) is old
+    assert _unless_collapsed(trimmed, old) is trimmed

@@ -1,6 +1,8 @@
 """Stage runner: fit improves on a toy scene, checkpoints/resume, determinism, guidance errors,
 per-instance outputs (OBJ/GLB/GIF)."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -56,7 +58,14 @@ def test_schedules_from_config():
     assert [s.name for s in paper if s.phase == "instance"] == [
         "instance_shape", "texture_init", "instance_refine",
     ]  # fmt: skip
-    assert {s.name for s in cfg.schedules["demo"]} == {s.name for s in paper}
+    names = [s.name for s in paper]
+    names.insert(names.index("all") + 1, "all_hires")  # the demo's stand-in for 512² renders
+    assert [s.name for s in cfg.schedules["demo"]] == names
+    # params.yaml spells the same demo schedule as the code's default
+    from artic3d_core.config import load_params
+
+    yaml_demo = load_params(Path(__file__).parents[2] / "params.yaml").optim.schedules["demo"]
+    assert yaml_demo == cfg.schedules["demo"]
     with pytest.raises(ValueError, match="unknown losses"):
         StageSpec(name="x", weights={"nope": 1.0})
 
