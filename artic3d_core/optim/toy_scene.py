@@ -19,9 +19,9 @@ from artic3d_core.skeleton.skeleton import Skeleton
 
 
 def quadruped_skeleton() -> Skeleton:
-    """A symmetric 17-joint / 16-bone quadruped in runtime units (body along z, legs down −y).
+    """A symmetric 18-joint / 17-bone quadruped in runtime units (body along z, legs down −y).
 
-    Bones: spine(0), neck(1), head(2), tail(3), tail end(4), 4 legs × 3 segments."""
+    Bones: front body(0), neck(1), head(2), rear body(3), tail(4), 4 legs × 3 segments."""
     J = [
         [0.0, 0.0, 0.0],  # 0 root (body centre)
         [0.0, 0.0, 0.35],  # 1 front body / shoulders
