@@ -111,7 +111,7 @@ def run(
                 mk, k, run_dir / "instances" / str(k) / "outputs", images[k].cpu()
             )
     # as the pipeline's evaluation
-    size = cfg.eval.render_size or max(s.image_size for s in run_stages)
+    size = cfg.eval_render_size()
     geo = instance_geometry(inst_models, level=3, image_size=size)
     kps = np.stack([c.keypoints for c in crops])
     pck = pck_transfer(geo.verts_2d.cpu().numpy(), geo.vert_visible.cpu().numpy(), kps)

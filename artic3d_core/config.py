@@ -116,6 +116,11 @@ class Params(StrictModel):
             return self.pipeline.crop_size
         return f.hr_size if (f.backend == "dino" and f.hr_pass) else f.mask_size
 
+    def eval_render_size(self) -> int:
+        """Side of the PCK / mask-IoU renders: ``eval.render_size``, else the largest image size
+        of the optimisation schedule's stages."""
+        return self.eval.render_size or max(s.image_size for s in self.optim.stages())
+
 
 def _format_validation_error(err: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid configuration"]

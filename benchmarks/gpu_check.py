@@ -35,17 +35,6 @@ def _peak_gib(dev: torch.device) -> float | None:
     return torch.cuda.max_memory_allocated(dev) / 2**30 if dev.type == "cuda" else None
 
 
-def _timed(fn: Any, dev: torch.device, reps: int) -> float:
-    """Seconds per call (one warm-up call, then ``reps`` timed ones)."""
-    fn()
-    _sync(dev)
-    t = time.perf_counter()
-    for _ in range(reps):
-        fn()
-    _sync(dev)
-    return (time.perf_counter() - t) / reps
-
-
 def _emit(tag: str, row: dict[str, Any]) -> None:
     print(f"[{tag}] " + json.dumps(row), flush=True)
 
@@ -129,6 +118,8 @@ def smoke(a: argparse.Namespace) -> int:
 def model(a: argparse.Namespace) -> int:
     """The articulated model's own cost per optimisation-like step: forward (16 parts) + soft
     silhouette (σ 1e-4, K 50, bin_size 0) + backward, for B instances."""
+    from render import timed  # benchmarks/render.py: this script's folder is on sys.path
+
     from artic3d_core.model.articulated import ArticulatedModel
     from artic3d_core.optim.toy_scene import quadruped_skeleton
     from artic3d_core.render import backend as rb
@@ -154,7 +145,7 @@ def model(a: argparse.Namespace) -> int:
 
         try:
             _reset_peak(dev)
-            s = _timed(step, dev, 1 if a.tiny or level > 3 else 3)
+            s = timed(step, str(dev), 1 if a.tiny or level > 3 else 3)
             faces = 20 * 4**level * sk.nb
             _emit("model_render", {"level": level, "faces": faces, "size": size, "instances": n,
                                    "fwd_bwd_ms": round(1000 * s, 2),

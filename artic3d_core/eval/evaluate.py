@@ -97,7 +97,7 @@ def evaluate_class(
     features_dir = Path(saved["features_dir"])
     weights += _manifest_weights(features_dir)
     backend = _feature_backend(features_dir, params)
-    size = cfg.render_size or max(s.image_size for s in params.optim.stages())
+    size = params.eval_render_size()
 
     t0 = time.time()
     geo = instance_geometry(models, level=3, image_size=size)

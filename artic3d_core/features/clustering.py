@@ -139,7 +139,7 @@ def labels_from_unary(
     norm = dfg / dfg.flatten(1).max(1).values.clamp_min(1e-12)[:, None, None, None]
     unary_lr = torch.cat([fg[:, None].float(), norm], 1)
     out = []
-    for i in range(0, unary_lr.shape[0], max(1, cfg.batch_size)):
+    for i in range(0, unary_lr.shape[0], cfg.batch_size):
         u = F.interpolate(
             unary_lr[i : i + cfg.batch_size].to(dev), size=(H, W), mode="bilinear",
             align_corners=False,

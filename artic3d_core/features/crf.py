@@ -106,12 +106,12 @@ def mean_field(unary: torch.Tensor, images: torch.Tensor, cfg: CRFConfig) -> tor
     gs = cfg.gauss_sxy / f
     bs = cfg.bilateral_sxy / f
     dil = max(1, round(2 * bs / cfg.window))
+    ones = torch.ones(1, 1, gh, gw, device=unary.device)
+    norm_g = _gauss_blur(ones, gs)[0].clamp_min(1e-20).rsqrt()  # the same for every image
     out = []
     for b in range(B):
         wts = _neighbour_weights(col[b], cfg.window, dil, bs, cfg.bilateral_srgb)
         norm_b = wts.sum(0).clamp_min(1e-20).rsqrt().view(1, gh, gw)
-        ones = torch.ones(1, 1, gh, gw, device=unary.device)
-        norm_g = _gauss_blur(ones, gs)[0].clamp_min(1e-20).rsqrt()
         ub = u[b]
         q = (-ub).softmax(0)
         for _ in range(cfg.iterations):
