@@ -47,6 +47,9 @@ class OfflineConfig(StrictModel):
     sample_per_image: int = Field(4000, ge=100)  # pixels per image for fitting k-means
     grabcut_iters: int = Field(4, ge=0)  # per-image colour graph-cut refinement (0 = off)
     grabcut_band: float = Field(6.0, ge=1)  # px at work size: uncertain band around the estimate
+    # holes smaller than this × the mask area are filled (segmentation errors); larger ones are
+    # background the animal encloses (between crossing legs). 1 fills every hole (the old rule)
+    hole_fraction: float = Field(0.02, ge=0, le=1)
     opening: float = Field(0.006, ge=0)  # morphological opening diameter (fraction of side)
     self_train_rounds: int = Field(1, ge=0)  # re-score from the typical masks, GrabCut again
     self_train_fraction: float = Field(0.5, gt=0, le=1)  # …the most typical fraction of them

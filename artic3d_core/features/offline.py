@@ -20,7 +20,8 @@ geometry is the only prior used:
 4. Per image at ``refine_size``: GrabCut (colour GMMs + graph cut) initialised from that
    estimate (definite background beyond a dilated band and in the padding, definite foreground
    in the confident eroded core), then the component covering the centre (or the largest),
-   holes filled, a morphological opening scaled to the image.
+   its small holes filled (below ``hole_fraction`` of its area: the ground between crossing
+   legs stays background), a morphological opening scaled to the image.
 5. Self-training (``self_train_rounds``): the most typical half of the masks (their
    facing-aligned silhouettes agree most with the others') label positives (eroded masks) and
    negatives (outside the dilated masks, and outside the central box everywhere); a classifier
@@ -111,16 +112,27 @@ def _standardise(desc: np.ndarray) -> np.ndarray:
     return (desc - mu) / sd
 
 
-def _main_object(fg: np.ndarray, box: np.ndarray) -> np.ndarray:
+def _main_object(fg: np.ndarray, box: np.ndarray, hole_fraction: float = 1.0) -> np.ndarray:
     """The connected component with most pixels inside ``box`` (a (s, s) bool region; ties
-    and no overlap → the largest), holes filled."""
+    and no overlap → the largest), its holes smaller than ``hole_fraction`` × its area filled.
+
+    Small holes are segmentation errors (a dark spot scored as background); large ones are
+    background the animal really encloses (the ground between crossing legs). Filling every
+    hole cost giraffe masks 0.853 → 0.788 mean IoU (30 clean synthetic images)."""
     lab, n = ndimage.label(fg)
     if n == 0:
         return fg
     score = ndimage.sum(box & fg, lab, index=np.arange(1, n + 1)) * fg.size + ndimage.sum(
         fg, lab, index=np.arange(1, n + 1)
     )
-    return ndimage.binary_fill_holes(lab == 1 + int(np.argmax(score)))
+    obj = lab == 1 + int(np.argmax(score))
+    holes = ndimage.binary_fill_holes(obj) & ~obj
+    hl, hn = ndimage.label(holes)
+    if hn == 0:
+        return obj
+    areas = ndimage.sum(holes, hl, index=np.arange(1, hn + 1))
+    small = np.r_[False, areas < hole_fraction * obj.sum()]
+    return obj | small[hl]
 
 
 def content_mask(rgb: np.ndarray) -> np.ndarray:
@@ -209,17 +221,21 @@ def _grabcut(rgb: np.ndarray, prob: np.ndarray, fg: np.ndarray, cfg: OfflineConf
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
 
 
-def _estimate(prob: np.ndarray, box: np.ndarray, threshold: float) -> np.ndarray:
+def _estimate(
+    prob: np.ndarray, box: np.ndarray, threshold: float, hole_fraction: float = 1.0
+) -> np.ndarray:
     """(s, s) probability → the foreground component with most confident (> 0.9) pixels in the
     box: clutter that is half accepted (sky, ground) is rarely as confident as the animal."""
-    return _main_object(prob > threshold, box & (prob > 0.9))
+    return _main_object(prob > threshold, box & (prob > 0.9), hole_fraction)
 
 
 def _refine(rgb: np.ndarray, prob: np.ndarray, est: np.ndarray, cfg: OfflineConfig) -> np.ndarray:
     """GrabCut at the resolution of ``rgb`` (r, r, 3) from a work-size estimate, then the
     opening and the main object in the central box. Returns (r, r) bool."""
     box_r, _ = _geometry(rgb.shape[0], cfg)
-    return _main_object(_opening(_grabcut(rgb, prob, est, cfg), cfg.opening), box_r)
+    return _main_object(
+        _opening(_grabcut(rgb, prob, est, cfg), cfg.opening), box_r, cfg.hole_fraction
+    )
 
 
 def _opening(fg: np.ndarray, frac: float) -> np.ndarray:
@@ -298,7 +314,7 @@ def offline_foreground(
         # the class score and the per-image margin must agree
         pm = 1.0 / (1.0 + np.exp(-cfg.margin_gain * margin))
         margin_prob[i] = pm * prob[i] * inner[i]
-        fg[i] = _estimate(margin_prob[i], box, cfg.fg_threshold)
+        fg[i] = _estimate(margin_prob[i], box, cfg.fg_threshold, cfg.hole_fraction)
 
     # 4. per-image GrabCut at the refinement size, cleanup
     r = min(cfg.refine_size, x.shape[-1])
@@ -321,7 +337,8 @@ def offline_foreground(
         p = _pu_scores(feats, pos.reshape(-1), neg.reshape(-1), cfg, seed + 101 + rnd)
         p = np.stack([cv2.GaussianBlur(q, (0, 0), s / 256) for q in p.reshape(B, s, s)]) * inner
         for i in range(B):
-            new = _refine(rgb_r[i], p[i], _estimate(p[i], box, cfg.fg_threshold), cfg)
+            est = _estimate(p[i], box, cfg.fg_threshold, cfg.hole_fraction)
+            new = _refine(rgb_r[i], p[i], est, cfg)
             fg_full[i] = _unless_collapsed(new, fg_full[i])
         margin_prob = p.astype(np.float32)
         fg_work = _to_work(fg_full, s)

@@ -109,3 +109,26 @@ def test_self_training_keeps_the_previous_mask_when_the_new_one_collapses():
     assert _unless_collapsed(np.zeros_like(old), old) is old
     assert _unless_collapsed(shrunk, old) is old
     assert _unless_collapsed(trimmed, old) is trimmed
+
+
+def test_main_object_fills_small_holes_and_keeps_the_ground_between_legs():
+    from artic3d_core.features.offline import _main_object
+
+    # a body with two legs that cross at the bottom: the enclosed ground is a large hole;
+    # a 2×2 speck inside the body is a segmentation error
+    fg = np.zeros((64, 64), bool)
+    fg[10:24, 8:56] = True  # body, 672 px
+    for y in range(24, 56):  # legs from the body's ends converging to x = 32
+        t = (y - 24) / 31
+        for x0 in (round(10 + 20 * t), round(52 - 20 * t)):
+            fg[y, x0 - 2 : x0 + 3] = True
+    fg[15:17, 20:22] = False  # the speck
+    clutter = np.zeros_like(fg)
+    clutter[58:62, 2:6] = True  # a separate blob outside the box
+    box = np.zeros_like(fg)
+    box[8:40, 8:56] = True
+    out = _main_object(fg | clutter, box, hole_fraction=0.02)
+    assert out[15:17, 20:22].all()  # the speck is filled
+    assert not out[40, 32]  # the ground between the legs is not
+    assert not out[58:62, 2:6].any()  # only the component in the box
+    assert _main_object(fg, box, hole_fraction=1.0)[40, 32]  # the old rule fills everything
