@@ -53,6 +53,8 @@ class OfflineConfig(StrictModel):
     opening: float = Field(0.006, ge=0)  # morphological opening diameter (fraction of side)
     self_train_rounds: int = Field(1, ge=0)  # re-score from the typical masks, GrabCut again
     self_train_fraction: float = Field(0.5, gt=0, le=1)  # …the most typical fraction of them
+    # self-trained scores above this are definite foreground in that round's GrabCut (1 = off)
+    self_train_confident: float = Field(0.99, gt=0.5, le=1)
     position_weight: float = Field(4.0, ge=0)  # weight of mask-relative position in part features
     # part positions in each animal's own left/right facing frame (features/facing.py); False:
     # image frame, the first version (clusters mean "left end", half the azimuths start mirrored)
