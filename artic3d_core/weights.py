@@ -436,6 +436,8 @@ def load_stable_diffusion(
     """Build the SD 2.1-base stack for ``cfg.profile`` on ``device`` (frozen, eval mode)."""
     import torch
 
+    # missing real weights fail before the (slow) model-library imports
+    res = resolve_real("sd", cfg) if cfg.profile == "real" else None
     with _IMPORT_LOCK:
         from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
         from transformers import CLIPTextConfig, CLIPTextModel
@@ -443,7 +445,6 @@ def load_stable_diffusion(
     dtype = dtype or torch.float32
     scheduler = DDPMScheduler(**SD_SCHEDULER)
     if cfg.profile == "real":
-        res = resolve_real("sd", cfg)
         variant = "fp16" if res.files["unet weights"].name.endswith(".fp16.safetensors") else None
         kw = dict(local_files_only=True, use_safetensors=True, torch_dtype=dtype)
         unet = UNet2DConditionModel.from_pretrained(
@@ -483,6 +484,8 @@ def load_dino(
     """DINO ViT-S/8 as a timm VisionTransformer (any input size multiple of 8), frozen."""
     import torch
 
+    # missing real weights fail before the (slow) model-library imports
+    res = resolve_real("dino", cfg) if cfg.profile == "real" else None
     with _IMPORT_LOCK:
         from timm.models.vision_transformer import VisionTransformer, checkpoint_filter_fn
 
@@ -490,7 +493,6 @@ def load_dino(
     arch = _DINO_TINY if cfg.profile == "tiny" else _DINO_FULL
     kwargs = dict(img_size=224, num_classes=0, dynamic_img_size=True, qkv_bias=True, **arch)
     if cfg.profile == "real":
-        res = resolve_real("dino", cfg)
         path = res.files["weights"]
         model = VisionTransformer(**kwargs)
         sd = checkpoint_filter_fn(load_state_dict_file(path), model)
@@ -530,6 +532,8 @@ def load_clip(
     """
     import torch
 
+    # missing real weights fail before the (slow) model-library imports
+    res = resolve_real("clip", cfg) if cfg.profile == "real" else None
     with _IMPORT_LOCK:
         import open_clip
         from open_clip.model import CLIP
@@ -542,7 +546,6 @@ def load_clip(
         else:
             model = open_clip.create_model("ViT-B-32", pretrained=None)
     if cfg.profile == "real":
-        res = resolve_real("clip", cfg)
         path = res.files["weights"]
         sd = load_state_dict_file(path)
         try:
