@@ -30,7 +30,7 @@ geometry is the only prior used:
    GrabCut, pixels the self-trained classifier scores above ``self_train_confident`` are
    definite foreground: pale thin parts (a tiger's belly) otherwise lose to the background's
    colour model (30 clean images/class at 512²: tiger 0.877 → 0.895, zebra 0.902 → 0.912,
-   elephant 0.839 → 0.835). A new mask
+   elephant 0.839 → 0.836). A new mask
    smaller than a quarter of the previous one is discarded (it lost the animal). Measured at
    256² (30 clean images/class): penguin 0.884 → 0.912, giraffe 0.700 → 0.748, elephant and
    tiger unchanged (±0.02).
