@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -11,7 +13,11 @@ from artic3d_cli.env import DEFAULTS
 
 for _k, _v in DEFAULTS.items():
     os.environ.setdefault(_k, _v)
-os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="artic3d-prefect-"))
+if "PREFECT_HOME" not in os.environ:
+    # a private Prefect home per session, removed at exit (each run used to leave one in /tmp)
+    _home = tempfile.mkdtemp(prefix="artic3d-prefect-")
+    os.environ["PREFECT_HOME"] = _home
+    atexit.register(shutil.rmtree, _home, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
