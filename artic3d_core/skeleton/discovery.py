@@ -444,8 +444,8 @@ def _flat_leaves(f: _Flat) -> tuple[int, int]:
 def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig) -> tuple[int, str]:
     """Automatic reference among the ``auto_candidates`` best side-on views of the most
     typical ``auto_typical_fraction`` of the silhouettes: the one whose skeleton has most limb
-    pairs (≤ 4 limbs), then a head and a tail (≤ 2 mid chains) and fewest extra mid chains;
-    ties → the side-on score."""
+    pairs (≤ 4 limbs), then fewest extra limbs (a splayed leg pair split twice gives 6), then
+    a head and a tail (≤ 2 mid chains) and fewest extra mid chains; ties → the side-on score."""
     B = m.shape[0]
     side = views.rank / max(B - 1, 1) + cfg.auto_min_presence * views.n_clusters / max(k, 1)
     typ = silhouette_typicality(m, views.flipped)
@@ -461,14 +461,14 @@ def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig)
         except (ValueError, AssertionError):
             continue
         limbs, mid = _flat_leaves(flat)
-        key = (min(limbs, 4), min(mid, 2), -max(mid - 2, 0), float(side[i]))
+        key = (min(limbs, 4), -max(limbs - 4, 0), min(mid, 2), -max(mid - 2, 0), float(side[i]))
         rows.append(f"{i}: limbs {limbs}, mid {mid}, side {side[i]:.2f}")
         if best_key is None or key > best_key:
             best, best_key = i, key
     reason = (
         f"automatic: among the {len(rows)} most side-on views (rank/(B-1) + "
         f"{cfg.auto_min_presence}·clusters/k) of the {n_typ} most typical silhouettes, "
-        f"the skeleton with most limbs (≤4), then head/tail "
+        f"the skeleton with most limbs (≤4), fewest extra limbs, then head/tail "
         f"(≤2 mid chains), fewest extra chains: {best} [{'; '.join(rows)}]"
     )
     return best, reason

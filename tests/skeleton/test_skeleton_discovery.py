@@ -125,6 +125,21 @@ def test_auto_reference_prefers_separated_legs(quadruped_mask):
     assert leaf_counts(sk) == (4, 2)
 
 
+def test_auto_reference_penalises_extra_limbs(quadruped_mask, monkeypatch):
+    """A candidate whose skeleton has 6 limbs (a splayed leg pair split twice: giraffe) loses
+    to one with 4, even when it is the more side-on view (it used to tie at min(limbs, 4))."""
+    from artic3d_core.skeleton import discovery
+
+    m = quadruped_mask(512, 1)
+    masks = np.stack([m, m])
+    counts = iter([(6, 2), (4, 2)])  # the more side-on candidate is skeletonised first
+    monkeypatch.setattr(discovery, "_flat_leaves", lambda f: next(counts))
+    cfg = SkeletonConfig(auto_candidates=2, auto_typical_fraction=1.0)
+    _, rep = discover_skeleton(masks, cfg, n_clusters=4)
+    assert f"{rep.reference}: limbs 4" in rep.reference_reason, rep.reference_reason
+    assert f"{1 - rep.reference}: limbs 6" in rep.reference_reason
+
+
 def test_empty_masks_fail_with_a_clear_message():
     import numpy as np
     import pytest
