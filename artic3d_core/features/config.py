@@ -55,6 +55,9 @@ class OfflineConfig(StrictModel):
     self_train_fraction: float = Field(0.5, gt=0, le=1)  # …the most typical fraction of them
     # self-trained scores above this are definite foreground in that round's GrabCut (1 = off)
     self_train_confident: float = Field(0.99, gt=0.5, le=1)
+    # n independent co-segmentations (seeds seed … seed + n − 1), majority-voted per pixel: one
+    # run's per-class IoU moves by up to ±0.06 with the seed (benchmark, README §Features)
+    ensemble: int = Field(1, ge=1)
     position_weight: float = Field(4.0, ge=0)  # weight of mask-relative position in part features
     # part positions in each animal's own left/right facing frame (features/facing.py); False:
     # image frame, the first version (clusters mean "left end", half the azimuths start mirrored)

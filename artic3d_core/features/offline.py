@@ -262,7 +262,29 @@ def offline_foreground(
 ) -> OfflineFeatures:
     """Co-segmentation of one class's crops. images: (B, 3, H, W) in [0,1] → foreground at
     the work size and at ``min(refine_size, H)``. ``segment=False``: descriptors only (the
-    masks are all-False; the ``oracle`` backend brings its own)."""
+    masks are all-False; the ``oracle`` backend brings its own).
+
+    ``cfg.ensemble`` = n > 1: n co-segmentations with seeds ``seed … seed + n − 1`` (the
+    sampling of the classifiers' training pixels and the k-means starts differ), majority-voted
+    per pixel at the refinement size (ties → background); ``fg_prob`` is their mean."""
+    n = cfg.ensemble if segment else 1
+    runs = [_cosegment(images, cfg, seed + k, segment) for k in range(n)]
+    if n == 1:
+        return runs[0]
+    fg_full = np.sum([r.fg_full for r in runs], 0) * 2 > n
+    s = runs[0].fg.shape[-1]
+    return OfflineFeatures(
+        desc=runs[0].desc,
+        fg=_to_work(fg_full, s),
+        fg_prob=np.mean([r.fg_prob for r in runs], 0).astype(np.float32),
+        fg_full=fg_full,
+    )
+
+
+def _cosegment(
+    images: torch.Tensor, cfg: OfflineConfig, seed: int, segment: bool = True
+) -> OfflineFeatures:
+    """One co-segmentation (steps 1–5 of the module docstring) with one seed."""
     s = cfg.work_size
     x = images.float().clamp(0, 1)
     xs = F.interpolate(x, size=(s, s), mode="area") if x.shape[-1] != s else x

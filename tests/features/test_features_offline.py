@@ -132,3 +132,23 @@ def test_main_object_fills_small_holes_and_keeps_the_ground_between_legs():
     assert not out[40, 32]  # the ground between the legs is not
     assert not out[58:62, 2:6].any()  # only the component in the box
     assert _main_object(fg, box, hole_fraction=1.0)[40, 32]  # the old rule fills everything
+
+
+def test_ensemble_is_the_per_pixel_majority_of_single_seed_runs(toy):
+    from artic3d_core.features.offline import offline_foreground
+
+    x, parts = toy
+    cfg = FeaturesConfig(mask_size=128).offline
+    cfg.work_size = 128
+    cfg.pu_samples = 2000  # few training pixels: the seeds really disagree
+    single = [offline_foreground(x, cfg, seed) for seed in (5, 6, 7)]
+    assert any((a.fg_full != single[0].fg_full).any() for a in single[1:])
+    cfg.ensemble = 3
+    ens = offline_foreground(x, cfg, 5)
+    votes = np.sum([r.fg_full for r in single], 0)
+    assert np.array_equal(ens.fg_full, votes >= 2)
+    assert np.allclose(ens.fg_prob, np.mean([r.fg_prob for r in single], 0))
+    assert ens.fg.shape == single[0].fg.shape and np.array_equal(ens.desc, single[0].desc)
+    assert np.mean(_iou(ens.fg_full, parts > 0)) > 0.9
+    cfg.ensemble = 1
+    assert np.array_equal(offline_foreground(x, cfg, 5).fg_full, single[0].fg_full)

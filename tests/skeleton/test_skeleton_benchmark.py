@@ -18,3 +18,28 @@ def test_offline_masks_and_skeleton_on_synthetic_zebra(tmp_path):
     # measured 0.897-0.903 mean (min 0.74-0.84); the target is 0.90
     assert row["clean"]["iou_mean"] > 0.88, row
     assert row["skeleton"]["limbs"] >= 2 and row["skeleton"]["joint_error"] < 0.1, row
+
+
+def test_seed_summary_and_table_rows():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from preprocess import format_table, seed_summary
+
+    def row(cls, seed, iou, ok, ens=1):
+        sk = {"topology_ok": ok, "n_bones": 8, "n_bones_template": 24, "limbs": 4}
+        return {
+            "class": cls,
+            "seed": seed,
+            "ensemble": ens,
+            "clean": {"iou_mean": iou},
+            "skeleton": sk,
+        }
+
+    rows = [row("zebra", 0, 0.90, True), row("zebra", 1, 0.92, False), row("penguin", 0, 0.8, True)]
+    # penguin has one seed: no spread to report
+    assert seed_summary(rows) == (
+        "zebra: clean IoU 0.910 ± 0.014 (0.900…0.920, 2 seeds), topology 1/2"
+    )
+    table = format_table([*rows, row("tiger", 3, 0.85, True, ens=3)]).splitlines()
+    assert table[2].startswith("| zebra | 0 | 0.900/-") and "| pass |" in table[2]
+    assert table[3].startswith("| zebra | 1 |") and "| FAIL |" in table[3]
+    assert table[5].startswith("| tiger | 3 ×3 | 0.850/-")
