@@ -58,6 +58,9 @@ class OfflineConfig(StrictModel):
     # n independent co-segmentations (seeds seed … seed + n − 1), majority-voted per pixel: one
     # run's per-class IoU moves by up to ±0.06 with the seed (benchmark, README §Features)
     ensemble: int = Field(1, ge=1)
+    # …and thin parts (narrower than this × side) that only some runs found and that touch the
+    # voted body are added back: a tail one run kept is otherwise voted away (0 = plain vote)
+    ensemble_keep_thin: float = Field(0.0, ge=0, lt=0.5)
     position_weight: float = Field(4.0, ge=0)  # weight of mask-relative position in part features
     # part positions in each animal's own left/right facing frame (features/facing.py); False:
     # image frame, the first version (clusters mean "left end", half the azimuths start mirrored)

@@ -266,12 +266,22 @@ def offline_foreground(
 
     ``cfg.ensemble`` = n > 1: n co-segmentations with seeds ``seed … seed + n − 1`` (the
     sampling of the classifiers' training pixels and the k-means starts differ), majority-voted
-    per pixel at the refinement size (ties → background); ``fg_prob`` is their mean."""
+    per pixel at the refinement size (ties → background); ``fg_prob`` is their mean. With
+    ``cfg.ensemble_keep_thin`` > 0, thin parts that only some runs found (a tail) are added
+    back (:func:`keep_thin_parts`)."""
     n = cfg.ensemble if segment else 1
     runs = [_cosegment(images, cfg, seed + k, segment) for k in range(n)]
     if n == 1:
         return runs[0]
-    fg_full = np.sum([r.fg_full for r in runs], 0) * 2 > n
+    votes = np.sum([r.fg_full for r in runs], 0)
+    fg_full = votes * 2 > n
+    if cfg.ensemble_keep_thin > 0:
+        fg_full = np.stack(
+            [
+                keep_thin_parts(v, u, cfg.ensemble_keep_thin)
+                for v, u in zip(fg_full, votes > 0, strict=True)
+            ]
+        )
     s = runs[0].fg.shape[-1]
     return OfflineFeatures(
         desc=runs[0].desc,
@@ -279,6 +289,23 @@ def offline_foreground(
         fg_prob=np.mean([r.fg_prob for r in runs], 0).astype(np.float32),
         fg_full=fg_full,
     )
+
+
+def keep_thin_parts(vote: np.ndarray, union: np.ndarray, width: float) -> np.ndarray:
+    """(r, r) bool majority vote ∪ the thin parts of the (r, r) bool union of the runs that
+    touch it. Thin = removed by an opening of diameter ``width`` × r (a tail, a leg that one
+    run kept); a blob that one run leaked into survives the opening and stays out, and so does
+    a thin piece that is not attached to the voted body."""
+    k = round(width * vote.shape[0]) | 1
+    el = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    opened = cv2.morphologyEx(union.astype(np.uint8), cv2.MORPH_OPEN, el) > 0
+    add = union & ~opened & ~vote
+    lab, n = ndimage.label(add)
+    if n == 0:
+        return vote
+    touch = ndimage.binary_dilation(vote)
+    keep = np.r_[False, ndimage.maximum(touch, lab, index=np.arange(1, n + 1)) > 0]
+    return vote | keep[lab]
 
 
 def _cosegment(

@@ -152,3 +152,20 @@ def test_ensemble_is_the_per_pixel_majority_of_single_seed_runs(toy):
     assert np.mean(_iou(ens.fg_full, parts > 0)) > 0.9
     cfg.ensemble = 1
     assert np.array_equal(offline_foreground(x, cfg, 5).fg_full, single[0].fg_full)
+
+
+def test_keep_thin_parts_restores_an_attached_tail_but_not_a_leak_or_a_stray_strip():
+    from artic3d_core.features.offline import keep_thin_parts
+
+    body = np.zeros((100, 100), bool)
+    body[40:60, 20:60] = True  # the voted body
+    union = body.copy()
+    union[48:51, 60:80] = True  # a 3 px tail attached to the body, found by one run
+    union[20:40, 30:50] = True  # a 20 px leak into the background, found by one run
+    union[85:88, 10:40] = True  # a thin strip that does not touch the body
+    out = keep_thin_parts(body, union, 0.1)  # opening diameter 11 px
+    assert out[48:51, 60:80].all()  # the tail is back
+    assert not out[20:39, 30:50].any()  # the leak is not (its rim may be thin: 1 row allowed)
+    assert not out[85:88, 10:40].any()
+    assert (out & ~union).sum() == 0 and (body & ~out).sum() == 0
+    assert np.array_equal(keep_thin_parts(body, body, 0.1), body)
