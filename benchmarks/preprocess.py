@@ -56,7 +56,12 @@ def evaluate_class(
     """IoU per set and skeleton figures (clean set) of one synthetic class."""
     cfg = cfg or FeaturesConfig(mask_size=size)
     sk_cfg = sk_cfg or SkeletonConfig()
-    row: dict[str, Any] = {"class": cls, "seed": cfg.seed, "ensemble": cfg.offline.ensemble}
+    row: dict[str, Any] = {
+        "class": cls,
+        "seed": cfg.seed,
+        "ensemble": cfg.offline.ensemble,
+        "ensemble_keep_thin": cfg.offline.ensemble_keep_thin,
+    }
     for st in sets:
         recs = load_class("synthetic", root, cls, sets=(st,))
         crops = [crop_record(r, size) for r in recs]
@@ -121,7 +126,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
         lines.append(
             f"| {r['class']} | {r.get('seed', '-')}"
-            f"{'' if r.get('ensemble', 1) == 1 else ' ×' + str(r['ensemble'])} | "
+            f"{'' if r.get('ensemble', 1) == 1 else ' ×' + str(r['ensemble'])}"
+            f"{' +thin' if r.get('ensemble', 1) > 1 and r.get('ensemble_keep_thin') else ''} | "
             f"{f(c, 'iou_mean')}/{f(c, 'iou_min')} | "
             f"{f(o, 'iou_mean')}/{f(o, 'iou_min')} | "
             f"{s.get('n_bones', '-')}/{s.get('n_bones_template', '-')} | "
@@ -164,6 +170,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--ensemble", type=int, default=1, help="features.offline.ensemble (voted seeds)"
     )
+    ap.add_argument(
+        "--keep-thin",
+        type=float,
+        default=0.0,
+        help="features.offline.ensemble_keep_thin (with --ensemble > 1)",
+    )
     a = ap.parse_args(argv)
     rows = []
     seeds = [int(v) for v in a.seeds.split(",")]
@@ -172,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             pics = a.pictures / f"seed{seed}" if a.pictures and len(seeds) > 1 else a.pictures
             cfg = FeaturesConfig(mask_size=a.size, seed=seed)
             cfg.offline.ensemble = a.ensemble
+            cfg.offline.ensemble_keep_thin = a.keep_thin
             row = evaluate_class(
                 a.root, cls, a.size, cfg, sets=tuple(a.sets.split(",")), pictures=pics
             )

@@ -56,7 +56,7 @@ class OfflineConfig(StrictModel):
     # self-trained scores above this are definite foreground in that round's GrabCut (1 = off)
     self_train_confident: float = Field(0.99, gt=0.5, le=1)
     # n independent co-segmentations (seeds seed … seed + n − 1), majority-voted per pixel: one
-    # run's per-class IoU moves by up to ±0.06 with the seed (benchmark, README §Features)
+    # run's per-class mean IoU moved by up to 0.08 between seeds 0-2 (README, Preprocessing)
     ensemble: int = Field(1, ge=1)
     # …and thin parts (narrower than this × side) that only some runs found and that touch the
     # voted body are added back: a tail one run kept is otherwise voted away (0 = plain vote)

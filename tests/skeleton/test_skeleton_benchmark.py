@@ -24,12 +24,13 @@ def test_seed_summary_and_table_rows():
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from preprocess import format_table, seed_summary
 
-    def row(cls, seed, iou, ok, ens=1):
+    def row(cls, seed, iou, ok, ens=1, thin=0.0):
         sk = {"topology_ok": ok, "n_bones": 8, "n_bones_template": 24, "limbs": 4}
         return {
             "class": cls,
             "seed": seed,
             "ensemble": ens,
+            "ensemble_keep_thin": thin,
             "clean": {"iou_mean": iou},
             "skeleton": sk,
         }
@@ -39,7 +40,9 @@ def test_seed_summary_and_table_rows():
     assert seed_summary(rows) == (
         "zebra: clean IoU 0.910 ± 0.014 (0.900…0.920, 2 seeds), topology 1/2"
     )
-    table = format_table([*rows, row("tiger", 3, 0.85, True, ens=3)]).splitlines()
+    extra = [row("tiger", 3, 0.85, True, ens=3), row("tiger", 3, 0.86, True, ens=3, thin=0.048)]
+    table = format_table([*rows, *extra]).splitlines()
     assert table[2].startswith("| zebra | 0 | 0.900/-") and "| pass |" in table[2]
     assert table[3].startswith("| zebra | 1 |") and "| FAIL |" in table[3]
     assert table[5].startswith("| tiger | 3 ×3 | 0.850/-")
+    assert table[6].startswith("| tiger | 3 ×3 +thin | 0.860/-")
