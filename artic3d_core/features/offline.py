@@ -7,7 +7,9 @@ geometry is the only prior used:
 
 1. Per-pixel descriptors at ``work_size``²: CIE-Lab colour at two blur scales, gradient energy,
    orientation energy and local contrast of L, standardised over the class. The zero padding
-   (the part of the crop outside the photo) is found from the image and is background.
+   (the part of the crop outside the photo) is found from the image and is background; before
+   filtering it is filled with the photo mirrored at its edges (``fill_padding``), so that the
+   ground next to the photo's edge is described like the same ground in the box.
 2. Class-wide positive–unlabelled learning: pixels of the central box (half-width
    ``(1 + box_margin) / (2 s)``) are "unlabelled" (animal + clutter), pixels of the outer ring
    (``border``) of every crop are background. A gradient-boosted classifier of descriptors
@@ -150,6 +152,33 @@ def content_mask(rgb: np.ndarray) -> np.ndarray:
     if rows.size and cols.size:
         out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = True
     return out
+
+
+def reflect_fill(rgb: np.ndarray) -> np.ndarray:
+    """(s, s, 3) crop → the same crop with its zero padding (:func:`content_mask`) replaced by
+    the photo mirrored at the photo's edges (reflect-101, repeated where the padding is wider
+    than the photo). Local filters (blurs, gradients, local contrast) near the photo's edge
+    then see the photo's texture instead of a black step."""
+    c = content_mask(rgb)
+    rows, cols = np.flatnonzero(c.any(1)), np.flatnonzero(c.any(0))
+    s0, s1 = rgb.shape[:2]
+    if rows.size == 0:
+        return rgb
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if (r0, r1, c0, c1) == (0, s0, 0, s1):
+        return rgb
+    iy = _reflect_index(np.arange(s0) - r0, r1 - r0) + r0
+    ix = _reflect_index(np.arange(s1) - c0, c1 - c0) + c0
+    return rgb[iy[:, None], ix[None, :]]
+
+
+def _reflect_index(i: np.ndarray, n: int) -> np.ndarray:
+    """Indices i (any integers) folded into 0..n−1 by reflect-101 (… 2 1 | 0 1 2 … n−1 | n−2 …)."""
+    if n == 1:
+        return np.zeros_like(i)
+    period = 2 * (n - 1)
+    j = np.mod(i, period)
+    return np.where(j < n, j, period - j)
 
 
 def _geometry(s: int, cfg: OfflineConfig, widen: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -322,7 +351,12 @@ def _cosegment(
         r = min(cfg.refine_size, x.shape[-1])
         empty = np.zeros((B, s, s), bool)
         return OfflineFeatures(desc, empty, empty.astype(np.float32), np.zeros((B, r, r), bool))
-    seg = np.stack([segmentation_descriptors(im, s / 256) for im in rgb])  # (B, s, s, D)
+    # the zero padding would enter every filter near the photo's edge: there the ground's
+    # descriptors (the only negatives a padded crop gives) differed from the same ground's in
+    # the box, and the classifiers learnt "near the padding" instead of "ground" (seed 0, 30
+    # clean images/class at 512²: elephant 0.835 → 0.861, penguin 0.869 → 0.941)
+    src = np.stack([reflect_fill(im) for im in rgb]) if cfg.fill_padding else rgb
+    seg = np.stack([segmentation_descriptors(im, s / 256) for im in src])  # (B, s, s, D)
     D = seg.shape[-1]
     chroma = np.sqrt(seg[..., 1] ** 2 + seg[..., 2] ** 2).reshape(-1, 1)  # |(a, b)|, σ 0.7
     chroma = (chroma - chroma.mean()) / (chroma.std() + 1e-6)

@@ -58,6 +58,41 @@ def test_content_mask_finds_crop_padding():
     assert m[5:30, 12:50].all() and m.sum() == 25 * 38
 
 
+def test_reflect_fill_mirrors_the_photo_into_the_padding():
+    import cv2
+
+    from artic3d_core.features.offline import reflect_fill
+
+    rng = np.random.default_rng(0)
+    img = np.zeros((64, 64, 3), np.float32)
+    img[10:50, 5:30] = rng.random((40, 25, 3)) * 0.9 + 0.05
+    want = cv2.copyMakeBorder(
+        np.ascontiguousarray(img[10:50, 5:30]), 10, 14, 5, 34, cv2.BORDER_REFLECT_101
+    )  # the right padding (34) is wider than the photo (25): reflected more than once
+    assert np.array_equal(reflect_fill(img), want)
+    full = rng.random((16, 16, 3)).astype(np.float32) + 0.1
+    assert reflect_fill(full) is full  # no padding: unchanged
+    line = np.zeros((8, 8, 3), np.float32)
+    line[:, 3] = 0.5  # a one-pixel-wide photo
+    assert np.allclose(reflect_fill(line), 0.5)
+
+
+def test_padding_does_not_reach_the_descriptors_near_the_photo_edge():
+    """A flat grey photo in a padded crop: with the padding mirrored, the pixels next to the
+    photo's edge have the interior's descriptors (no gradient, no local contrast); with the
+    zero padding inside the filters they look like a strong edge."""
+    from artic3d_core.features.offline import reflect_fill, segmentation_descriptors
+
+    img = np.zeros((96, 96, 3), np.float32)
+    img[:, 20:] = 0.5
+    inside = (slice(40, 56), slice(22, 26))  # 2-5 px from the photo's left edge
+    filled = segmentation_descriptors(reflect_fill(img))
+    zero = segmentation_descriptors(img)
+    centre = filled[48, 60]
+    assert np.abs(filled[inside] - centre).max() < 1e-3
+    assert np.abs(zero[inside][..., 6:8] - zero[48, 60, 6:8]).max() > 10  # gradient energy
+
+
 def test_labels_on_mask_fills_unlabelled_foreground():
     from artic3d_core.features.offline import labels_on_mask
 
