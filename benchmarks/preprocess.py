@@ -61,6 +61,8 @@ def evaluate_class(
         "seed": cfg.seed,
         "ensemble": cfg.offline.ensemble,
         "ensemble_keep_thin": cfg.offline.ensemble_keep_thin,
+        "fill_padding": cfg.offline.fill_padding,
+        "auto_candidates": sk_cfg.auto_candidates,
     }
     for st in sets:
         recs = load_class("synthetic", root, cls, sets=(st,))
@@ -127,7 +129,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['class']} | {r.get('seed', '-')}"
             f"{'' if r.get('ensemble', 1) == 1 else ' ×' + str(r['ensemble'])}"
-            f"{' +thin' if r.get('ensemble', 1) > 1 and r.get('ensemble_keep_thin') else ''} | "
+            f"{' +thin' if r.get('ensemble', 1) > 1 and r.get('ensemble_keep_thin') else ''}"
+            f"{' zero-pad' if r.get('fill_padding') is False else ''} | "
             f"{f(c, 'iou_mean')}/{f(c, 'iou_min')} | "
             f"{f(o, 'iou_mean')}/{f(o, 'iou_min')} | "
             f"{s.get('n_bones', '-')}/{s.get('n_bones_template', '-')} | "
@@ -176,6 +179,17 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="features.offline.ensemble_keep_thin (with --ensemble > 1)",
     )
+    ap.add_argument(
+        "--zero-padding",
+        action="store_true",
+        help="features.offline.fill_padding: false (the padding inside the filters, before session 8)",
+    )
+    ap.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help="skeleton.auto_candidates (default: the config's, 15; 8 before session 8)",
+    )
     a = ap.parse_args(argv)
     rows = []
     seeds = [int(v) for v in a.seeds.split(",")]
@@ -185,8 +199,12 @@ def main(argv: list[str] | None = None) -> int:
             cfg = FeaturesConfig(mask_size=a.size, seed=seed)
             cfg.offline.ensemble = a.ensemble
             cfg.offline.ensemble_keep_thin = a.keep_thin
+            cfg.offline.fill_padding = not a.zero_padding
+            sk = SkeletonConfig()
+            if a.candidates is not None:
+                sk.auto_candidates = a.candidates
             row = evaluate_class(
-                a.root, cls, a.size, cfg, sets=tuple(a.sets.split(",")), pictures=pics
+                a.root, cls, a.size, cfg, sk, sets=tuple(a.sets.split(",")), pictures=pics
             )
             rows.append(row)
             sys.stdout.write(json.dumps(row) + "\n")
