@@ -130,7 +130,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             f"| {r['class']} | {r.get('seed', '-')}"
             f"{'' if r.get('ensemble', 1) == 1 else ' ×' + str(r['ensemble'])}"
             f"{' +thin' if r.get('ensemble', 1) > 1 and r.get('ensemble_keep_thin') else ''}"
-            f"{' zero-pad' if r.get('fill_padding') is False else ''} | "
+            f"{' fill' if r.get('fill_padding') else ''}"
+            f"{' c' + str(r['auto_candidates']) if r.get('auto_candidates', 8) != 8 else ''} | "
             f"{f(c, 'iou_mean')}/{f(c, 'iou_min')} | "
             f"{f(o, 'iou_mean')}/{f(o, 'iou_min')} | "
             f"{s.get('n_bones', '-')}/{s.get('n_bones_template', '-')} | "
@@ -180,15 +181,15 @@ def main(argv: list[str] | None = None) -> int:
         help="features.offline.ensemble_keep_thin (with --ensemble > 1)",
     )
     ap.add_argument(
-        "--zero-padding",
+        "--fill-padding",
         action="store_true",
-        help="features.offline.fill_padding: false (the padding inside the filters, before session 8)",
+        help="features.offline.fill_padding: true (mirror the photo into the crop's padding)",
     )
     ap.add_argument(
         "--candidates",
         type=int,
         default=None,
-        help="skeleton.auto_candidates (default: the config's, 15; 8 before session 8)",
+        help="skeleton.auto_candidates (default: the config's, 8)",
     )
     a = ap.parse_args(argv)
     rows = []
@@ -199,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             cfg = FeaturesConfig(mask_size=a.size, seed=seed)
             cfg.offline.ensemble = a.ensemble
             cfg.offline.ensemble_keep_thin = a.keep_thin
-            cfg.offline.fill_padding = not a.zero_padding
+            if a.fill_padding:
+                cfg.offline.fill_padding = True
             sk = SkeletonConfig()
             if a.candidates is not None:
                 sk.auto_candidates = a.candidates

@@ -36,9 +36,10 @@ class OfflineConfig(StrictModel):
     crop_scale: float = Field(2.0, gt=1)  # crop side / animal extent (crop protocol, spec §1.4)
     box_margin: float = Field(0.2, ge=0)  # central box half-width = (1 + margin) / (2·crop_scale)
     border: float = Field(0.08, gt=0, lt=0.5)  # outer ring (fraction of side) seeded as background
-    # segmentation descriptors of a padded crop are computed with the padding mirrored from
-    # the photo (False: zero padding inside the filters near the photo's edge, the first version)
-    fill_padding: bool = True
+    # True: segmentation descriptors of a padded crop are computed with the padding mirrored
+    # from the photo (clean IoU 0.877 → 0.897 over six classes, session 8). Off by default until
+    # the issue-5 reconstruction is re-run with it (False: zero padding inside the filters)
+    fill_padding: bool = False
     pu_rounds: int = Field(2, ge=1)  # class-wide positive–unlabelled classifier rounds
     pu_samples: int = Field(40000, ge=100)  # training pixels per class (each of pos / neg)
     pu_trees: int = Field(60, ge=1)  # boosting iterations of the classifier

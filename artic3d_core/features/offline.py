@@ -8,8 +8,9 @@ geometry is the only prior used:
 1. Per-pixel descriptors at ``work_size``²: CIE-Lab colour at two blur scales, gradient energy,
    orientation energy and local contrast of L, standardised over the class. The zero padding
    (the part of the crop outside the photo) is found from the image and is background; before
-   filtering it is filled with the photo mirrored at its edges (``fill_padding``), so that the
-   ground next to the photo's edge is described like the same ground in the box.
+   filtering it can be filled with the photo mirrored at its edges (``fill_padding``, off by
+   default), so that the ground next to the photo's edge is described like the same ground in
+   the box.
 2. Class-wide positive–unlabelled learning: pixels of the central box (half-width
    ``(1 + box_margin) / (2 s)``) are "unlabelled" (animal + clutter), pixels of the outer ring
    (``border``) of every crop are background. A gradient-boosted classifier of descriptors
