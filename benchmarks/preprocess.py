@@ -120,6 +120,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         "limbs/mid | topology | joint err | discovery s |"
     )
     lines = [head, "|" + "---|" * 9]
+    n_cand = SkeletonConfig.model_fields["auto_candidates"].default  # unmarked: the default
     for r in rows:
         c, o, s = r.get("clean", {}), r.get("occluded", {}), r.get("skeleton", {})
 
@@ -131,7 +132,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             f"{'' if r.get('ensemble', 1) == 1 else ' ×' + str(r['ensemble'])}"
             f"{' +thin' if r.get('ensemble', 1) > 1 and r.get('ensemble_keep_thin') else ''}"
             f"{' fill' if r.get('fill_padding') else ''}"
-            f"{' c' + str(r['auto_candidates']) if r.get('auto_candidates', 8) != 8 else ''} | "
+            f"{' c' + str(r['auto_candidates']) if r.get('auto_candidates', n_cand) != n_cand else ''} | "
             f"{f(c, 'iou_mean')}/{f(c, 'iou_min')} | "
             f"{f(o, 'iou_mean')}/{f(o, 'iou_min')} | "
             f"{s.get('n_bones', '-')}/{s.get('n_bones_template', '-')} | "

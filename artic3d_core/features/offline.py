@@ -142,16 +142,26 @@ def _main_object(fg: np.ndarray, box: np.ndarray, hole_fraction: float = 1.0) ->
     return obj | small[hl]
 
 
-def content_mask(rgb: np.ndarray) -> np.ndarray:
-    """(s, s, 3) → (s, s) bool: the photo inside a crop, i.e. not the rectangular zero padding
-    the crop protocol adds where the box leaves the image (rows/columns that are all black
-    from the crop's edge inwards)."""
+def _content_box(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(s, s, 3) → (row0, row1, col0, col1), end-exclusive: the photo's rectangle inside a crop
+    (rows/columns that are all black from the crop's edge inwards are padding); None if all
+    black."""
     lit = rgb.max(-1) > 1.5 / 255
     rows = np.flatnonzero(lit.any(1))
     cols = np.flatnonzero(lit.any(0))
-    out = np.zeros(lit.shape, bool)
-    if rows.size and cols.size:
-        out[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = True
+    if not (rows.size and cols.size):
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def content_mask(rgb: np.ndarray) -> np.ndarray:
+    """(s, s, 3) → (s, s) bool: the photo inside a crop, i.e. not the rectangular zero padding
+    the crop protocol adds where the box leaves the image (:func:`_content_box`)."""
+    out = np.zeros(rgb.shape[:2], bool)
+    box = _content_box(rgb)
+    if box is not None:
+        r0, r1, c0, c1 = box
+        out[r0:r1, c0:c1] = True
     return out
 
 
@@ -160,26 +170,13 @@ def reflect_fill(rgb: np.ndarray) -> np.ndarray:
     the photo mirrored at the photo's edges (reflect-101, repeated where the padding is wider
     than the photo). Local filters (blurs, gradients, local contrast) near the photo's edge
     then see the photo's texture instead of a black step."""
-    c = content_mask(rgb)
-    rows, cols = np.flatnonzero(c.any(1)), np.flatnonzero(c.any(0))
+    box = _content_box(rgb)
     s0, s1 = rgb.shape[:2]
-    if rows.size == 0:
+    if box is None or box == (0, s0, 0, s1):
         return rgb
-    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    if (r0, r1, c0, c1) == (0, s0, 0, s1):
-        return rgb
-    iy = _reflect_index(np.arange(s0) - r0, r1 - r0) + r0
-    ix = _reflect_index(np.arange(s1) - c0, c1 - c0) + c0
-    return rgb[iy[:, None], ix[None, :]]
-
-
-def _reflect_index(i: np.ndarray, n: int) -> np.ndarray:
-    """Indices i (any integers) folded into 0..n−1 by reflect-101 (… 2 1 | 0 1 2 … n−1 | n−2 …)."""
-    if n == 1:
-        return np.zeros_like(i)
-    period = 2 * (n - 1)
-    j = np.mod(i, period)
-    return np.where(j < n, j, period - j)
+    r0, r1, c0, c1 = box
+    photo = np.ascontiguousarray(rgb[r0:r1, c0:c1])
+    return cv2.copyMakeBorder(photo, r0, s0 - r1, c0, s1 - c1, cv2.BORDER_REFLECT_101)
 
 
 def _geometry(s: int, cfg: OfflineConfig, widen: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
