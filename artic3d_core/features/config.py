@@ -31,15 +31,19 @@ class OfflineConfig(StrictModel):
     """The offline, weight-free feature backend (:mod:`artic3d_core.features.offline`):
     positive–unlabelled co-segmentation of crops, per-image background models, GrabCut."""
 
-    work_size: int = Field(256, ge=64)  # descriptors, class model and parts at this resolution
+    work_size: int = Field(256, ge=64)  # part descriptors and part clusters at this resolution
+    # foreground segmentation (descriptors, classifiers, first estimate) at this resolution: thin
+    # parts (a tail, a leg) survive at 384² that a 256² grid blurs into the background (clean
+    # IoU, six classes, mirrored padding: 0.897 → 0.902, session 9); 256 = the first version
+    segment_size: int = Field(384, ge=64)
     refine_size: int = Field(512, ge=64)  # per-image GrabCut resolution (≤ the input size)
     crop_scale: float = Field(2.0, gt=1)  # crop side / animal extent (crop protocol, spec §1.4)
     box_margin: float = Field(0.2, ge=0)  # central box half-width = (1 + margin) / (2·crop_scale)
     border: float = Field(0.08, gt=0, lt=0.5)  # outer ring (fraction of side) seeded as background
     # True: segmentation descriptors of a padded crop are computed with the padding mirrored
-    # from the photo (clean IoU 0.877 → 0.897 over six classes, session 8). Off by default until
-    # the issue-5 reconstruction is re-run with it (False: zero padding inside the filters)
-    fill_padding: bool = False
+    # from the photo (clean IoU 0.877 → 0.897 over six classes, session 8). False: the zero
+    # padding enters the filters (the first version)
+    fill_padding: bool = True
     pu_rounds: int = Field(2, ge=1)  # class-wide positive–unlabelled classifier rounds
     pu_samples: int = Field(40000, ge=100)  # training pixels per class (each of pos / neg)
     pu_trees: int = Field(60, ge=1)  # boosting iterations of the classifier
@@ -50,7 +54,7 @@ class OfflineConfig(StrictModel):
     fg_threshold: float = Field(0.5, gt=0, lt=1)  # on class score × appearance probability
     sample_per_image: int = Field(4000, ge=100)  # pixels per image for fitting k-means
     grabcut_iters: int = Field(4, ge=0)  # per-image colour graph-cut refinement (0 = off)
-    grabcut_band: float = Field(6.0, ge=1)  # px at work size: uncertain band around the estimate
+    grabcut_band: float = Field(6.0, ge=1)  # px at 256²: uncertain band around the estimate
     # holes smaller than this × the mask area are filled (segmentation errors); larger ones are
     # background the animal encloses (between crossing legs). 1 fills every hole (the old rule)
     hole_fraction: float = Field(0.02, ge=0, le=1)

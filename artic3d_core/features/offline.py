@@ -5,12 +5,12 @@ inputs are *crops* made by the crop protocol (spec §1.4): a square of side s·m
 on the animal (s = ``crop_scale``, 2.0 by default), zero-padded where it leaves the photo. That
 geometry is the only prior used:
 
-1. Per-pixel descriptors at ``work_size``²: CIE-Lab colour at two blur scales, gradient energy,
-   orientation energy and local contrast of L, standardised over the class. The zero padding
-   (the part of the crop outside the photo) is found from the image and is background; before
-   filtering it can be filled with the photo mirrored at its edges (``fill_padding``, off by
-   default), so that the ground next to the photo's edge is described like the same ground in
-   the box.
+1. Per-pixel descriptors at ``segment_size``² (the part clusters of step 6 use their own at
+   ``work_size``²): CIE-Lab colour at two blur scales, gradient energy, orientation energy and
+   local contrast of L, standardised over the class. The zero padding (the part of the crop
+   outside the photo) is found from the image and is background; before filtering it is
+   filled with the photo mirrored at its edges (``fill_padding``), so that the ground next to
+   the photo's edge is described like the same ground in the box.
 2. Class-wide positive–unlabelled learning: pixels of the central box (half-width
    ``(1 + box_margin) / (2 s)``) are "unlabelled" (animal + clutter), pixels of the outer ring
    (``border``) of every crop are background. A gradient-boosted classifier of descriptors
@@ -230,7 +230,7 @@ def _grabcut(
     estimate: fg (s, s) bool, prob (s, s) in [0,1]; estimate pixels scored above ``confident``
     are definite foreground (1: only the eroded core). Returns (r, r) bool."""
     r = rgb.shape[0]
-    f = r / fg.shape[0]
+    f = r / 256  # grabcut_band is in px at 256²
     fg_r = cv2.resize(fg.astype(np.float32), (r, r), interpolation=cv2.INTER_LINEAR) > 0.5
     if cfg.grabcut_iters <= 0 or not fg_r.any():
         return fg_r
@@ -338,17 +338,21 @@ def keep_thin_parts(vote: np.ndarray, union: np.ndarray, width: float) -> np.nda
 def _cosegment(
     images: torch.Tensor, cfg: OfflineConfig, seed: int, segment: bool = True
 ) -> OfflineFeatures:
-    """One co-segmentation (steps 1–5 of the module docstring) with one seed."""
-    s = cfg.work_size
+    """One co-segmentation (steps 1–5 of the module docstring) with one seed. The part
+    descriptors are computed at ``work_size``; the segmentation (steps 1–3 and the
+    self-training classifier) runs at ``segment_size``."""
+    w = cfg.work_size
     x = images.float().clamp(0, 1)
-    xs = F.interpolate(x, size=(s, s), mode="area") if x.shape[-1] != s else x
-    rgb = xs.permute(0, 2, 3, 1).numpy()
-    B = rgb.shape[0]
-    desc = _standardise(pixel_descriptors(rgb))
+    xw = F.interpolate(x, size=(w, w), mode="area") if x.shape[-1] != w else x
+    B = x.shape[0]
+    desc = _standardise(pixel_descriptors(xw.permute(0, 2, 3, 1).numpy()))
     if not segment:
         r = min(cfg.refine_size, x.shape[-1])
-        empty = np.zeros((B, s, s), bool)
+        empty = np.zeros((B, w, w), bool)
         return OfflineFeatures(desc, empty, empty.astype(np.float32), np.zeros((B, r, r), bool))
+    s = cfg.segment_size
+    xs = F.interpolate(x, size=(s, s), mode="area") if x.shape[-1] != s else x
+    rgb = xs.permute(0, 2, 3, 1).numpy()
     # the zero padding would enter every filter near the photo's edge: there the ground's
     # descriptors (the only negatives a padded crop gives) differed from the same ground's in
     # the box, and the classifiers learnt "near the padding" instead of "ground" (seed 0, 30
@@ -434,6 +438,11 @@ def _cosegment(
             fg_full[i] = _unless_collapsed(new, fg_full[i])
         margin_prob = p.astype(np.float32)
         fg_work = _to_work(fg_full, s)
+    if s != w:
+        margin_prob = np.stack(
+            [cv2.resize(q, (w, w), interpolation=cv2.INTER_AREA) for q in margin_prob]
+        )
+        fg_work = _to_work(fg_full, w)
     return OfflineFeatures(desc=desc, fg=fg_work, fg_prob=margin_prob, fg_full=fg_full)
 
 

@@ -25,11 +25,12 @@ class SkeletonConfig(StrictModel):
     min_branch_radius: float = Field(
         1.6, ge=0
     )  # drop leaf branches shorter than this × r(junction)
-    auto_candidates: int = Field(8, ge=1)  # auto reference: skeletonise this many top views and
-    # keep the one with most limbs / mid chains (tie → the side-on score). 15 (every typical view
-    # of a 30-image class) passes the topology check for 5/6 classes with mirrored padding (3/6
-    # with 8), but lets in less side-on views: elephant's issue-5 reference became view 2
-    # (side score 0.60, 4 limbs + 2 mid chains) and its PCK fell 59.6 → 33.1 % (session 8)
+    auto_candidates: int = Field(15, ge=1)  # auto reference: skeletonise this many top views
+    # (side views only: spread rank ≥ min(side_view_rank, B − 1)) and keep the one with most
+    # limbs / mid chains (tie → the side-on score). 15 = every typical view of a 30-image
+    # class; 8 lost zebra's tail and merged penguin's feet on the mirrored-padding masks. Without
+    # the side-view rule elephant's issue-5 reference became a rank-3 view (x/z swapped) and its
+    # PCK fell 59.6 → 33.1 % (session 8)
     # auto reference: only this most typical fraction of the silhouettes are candidates
     # (typicality = mean correlation of the facing-aligned, centroid/scale-normalised mask with
     # the others'); a mask that leaks into the background or is truncated is atypical (1 = all)

@@ -443,7 +443,8 @@ def _flat_leaves(f: _Flat) -> tuple[int, int]:
 
 def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig) -> tuple[int, str]:
     """Automatic reference among the ``auto_candidates`` best side-on views of the most
-    typical ``auto_typical_fraction`` of the silhouettes: the one whose skeleton has most limb
+    typical ``auto_typical_fraction`` of the silhouettes (side views only, i.e. spread rank
+    ≥ ``min(side_view_rank, B − 1)``, unless there are none): the one whose skeleton has most limb
     pairs (≤ 4 limbs), then fewest extra limbs (a splayed leg pair split twice gives 6), then
     a head and a tail (≤ 2 mid chains) and fewest extra mid chains; ties → the side-on score."""
     B = m.shape[0]
@@ -454,6 +455,11 @@ def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig)
     order = [int(i) for i in np.argsort(-side, kind="stable") if m[i].any() and i in typical]
     if not order:
         raise ValueError("every mask is empty: the foreground estimate failed for all images")
+    # views that §3.3 would treat as "not a side view" (x and z swapped) are candidates only
+    # if no side view is: with 15 candidates elephant's reference became a rank-3 view whose
+    # swapped skeleton cost its issue-5 PCK 59.6 → 33.1 % (session 8)
+    side_ok = [i for i in order if views.rank[i] >= min(cfg.side_view_rank, B - 1)]
+    order = side_ok or order
     best, best_key, rows = order[0], None, []
     for i in order[: cfg.auto_candidates]:
         try:

@@ -134,10 +134,46 @@ def test_auto_reference_penalises_extra_limbs(quadruped_mask, monkeypatch):
     masks = np.stack([m, m])
     counts = iter([(6, 2), (4, 2)])  # the more side-on candidate is skeletonised first
     monkeypatch.setattr(discovery, "_flat_leaves", lambda f: next(counts))
-    cfg = SkeletonConfig(auto_candidates=2, auto_typical_fraction=1.0)
+    # (side_view_rank 0: of two equal views one ranks 0, which would not be a candidate)
+    cfg = SkeletonConfig(auto_candidates=2, auto_typical_fraction=1.0, side_view_rank=0)
     _, rep = discover_skeleton(masks, cfg, n_clusters=4)
     assert f"{rep.reference}: limbs 4" in rep.reference_reason, rep.reference_reason
     assert f"{1 - rep.reference}: limbs 6" in rep.reference_reason
+
+
+def test_auto_reference_candidates_are_side_views(quadruped_mask, monkeypatch):
+    """A view that §3.3 treats as "not a side view" (spread rank < min(side_view_rank, B − 1):
+    its skeleton would be lifted with x and z swapped) is not a candidate while a side view is,
+    even when its skeleton has more limbs (elephant's rank-3 reference, session 8)."""
+    import cv2
+
+    from artic3d_core.skeleton import discovery
+
+    m = quadruped_mask(512, 1)
+    narrow = np.zeros_like(m)
+    w = int(512 * 0.6)
+    narrow[:, (512 - w) // 2 : (512 - w) // 2 + w] = cv2.resize(
+        m, (w, 512), interpolation=cv2.INTER_NEAREST
+    )
+    masks = np.stack([narrow, m])  # the narrow view has the smaller spread: rank 0 of 2
+    assert view_init(masks, 4).rank.tolist() == [0, 1]
+    leaves = {True: (2, 2), False: (4, 2)}  # the side view's skeleton has fewer limbs
+    seen = []
+
+    def fake(f):
+        seen.append(len(seen))
+        return leaves[len(seen) == 1]
+
+    monkeypatch.setattr(discovery, "_flat_leaves", fake)
+    cfg = SkeletonConfig(auto_candidates=2, auto_typical_fraction=1.0)
+    _, rep = discover_skeleton(masks, cfg, n_clusters=4)
+    assert rep.reference == 1 and not rep.swapped_xz, rep.reference_reason
+    assert "0: limbs" not in rep.reference_reason and len(seen) == 1
+    # with side_view_rank 0 every view is a side view: the 4-limb narrow view wins
+    seen.clear()
+    cfg0 = SkeletonConfig(auto_candidates=2, auto_typical_fraction=1.0, side_view_rank=0)
+    _, rep0 = discover_skeleton(masks, cfg0, n_clusters=4)
+    assert rep0.reference == 0, rep0.reference_reason
 
 
 def test_empty_masks_fail_with_a_clear_message():
