@@ -35,7 +35,7 @@ class OfflineConfig(StrictModel):
     # foreground segmentation (descriptors, classifiers, first estimate) at this resolution: thin
     # parts (a tail, a leg) survive at 384² that a 256² grid blurs into the background (clean
     # IoU, six classes, mirrored padding: 0.897 → 0.902, session 9); 256 = the first version
-    segment_size: int = Field(384, ge=64)
+    segment_size: int = Field(384, ge=64)  # (capped at the crops' size)
     refine_size: int = Field(512, ge=64)  # per-image GrabCut resolution (≤ the input size)
     crop_scale: float = Field(2.0, gt=1)  # crop side / animal extent (crop protocol, spec §1.4)
     box_margin: float = Field(0.2, ge=0)  # central box half-width = (1 + margin) / (2·crop_scale)

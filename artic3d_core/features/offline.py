@@ -350,7 +350,7 @@ def _cosegment(
         r = min(cfg.refine_size, x.shape[-1])
         empty = np.zeros((B, w, w), bool)
         return OfflineFeatures(desc, empty, empty.astype(np.float32), np.zeros((B, r, r), bool))
-    s = cfg.segment_size
+    s = min(cfg.segment_size, x.shape[-1])  # never above the input's resolution
     xs = F.interpolate(x, size=(s, s), mode="area") if x.shape[-1] != s else x
     rgb = xs.permute(0, 2, 3, 1).numpy()
     # the zero padding would enter every filter near the photo's edge: there the ground's

@@ -189,6 +189,26 @@ def test_ensemble_is_the_per_pixel_majority_of_single_seed_runs(toy):
     assert np.array_equal(offline_foreground(x, cfg, 5).fg_full, single[0].fg_full)
 
 
+def test_segmentation_runs_at_its_own_size_and_returns_work_size_features(toy):
+    from artic3d_core.features.offline import offline_foreground
+
+    x, parts = toy  # 128² crops
+    cfg = FeaturesConfig(mask_size=128).offline
+    cfg.work_size, cfg.segment_size = 64, 96
+    o = offline_foreground(x, cfg, 0)
+    assert o.desc.shape == (6, 9, 64, 64) and o.fg.shape == o.fg_prob.shape == (6, 64, 64)
+    assert o.fg_full.shape == (6, 128, 128) and o.fg_prob.dtype == np.float32
+    assert np.mean(_iou(o.fg_full, parts > 0)) > 0.85
+    # the work-size mask is the refined mask resized, whatever the segmentation grid
+    small = np.stack([m.reshape(64, 2, 64, 2).mean((1, 3)) > 0.5 for m in o.fg_full])
+    assert (o.fg != small).mean() < 0.01
+    # a segmentation grid finer than the crops is capped at the crops' size
+    cfg.segment_size = 128
+    a = offline_foreground(x, cfg, 0)
+    cfg.segment_size = 384
+    assert np.array_equal(offline_foreground(x, cfg, 0).fg_full, a.fg_full)
+
+
 def test_keep_thin_parts_restores_an_attached_tail_but_not_a_leak_or_a_stray_strip():
     from artic3d_core.features.offline import keep_thin_parts
 
