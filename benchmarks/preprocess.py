@@ -28,7 +28,7 @@ import torch
 from artic3d_core.data.crop import crop_record
 from artic3d_core.data.loaders import load_class
 from artic3d_core.data.synthetic import TEMPLATES, load_ground_truth
-from artic3d_core.features.config import FeaturesConfig
+from artic3d_core.features.config import FeaturesConfig, OfflineConfig
 from artic3d_core.features.extract import extract_features
 from artic3d_core.skeleton.compare import compare_to_template
 from artic3d_core.skeleton.config import SkeletonConfig
@@ -62,6 +62,7 @@ def evaluate_class(
         "ensemble": cfg.offline.ensemble,
         "ensemble_keep_thin": cfg.offline.ensemble_keep_thin,
         "fill_padding": cfg.offline.fill_padding,
+        "segment_size": cfg.offline.segment_size,
         "auto_candidates": sk_cfg.auto_candidates,
     }
     for st in sets:
@@ -120,7 +121,10 @@ def format_table(rows: list[dict[str, Any]]) -> str:
         "limbs/mid | topology | joint err | discovery s |"
     )
     lines = [head, "|" + "---|" * 9]
-    n_cand = SkeletonConfig.model_fields["auto_candidates"].default  # unmarked: the default
+    # settings at their defaults are unmarked
+    n_cand = SkeletonConfig.model_fields["auto_candidates"].default
+    fill = OfflineConfig.model_fields["fill_padding"].default
+    seg = OfflineConfig.model_fields["segment_size"].default
     for r in rows:
         c, o, s = r.get("clean", {}), r.get("occluded", {}), r.get("skeleton", {})
 
@@ -131,7 +135,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             f"| {r['class']} | {r.get('seed', '-')}"
             f"{'' if r.get('ensemble', 1) == 1 else ' ×' + str(r['ensemble'])}"
             f"{' +thin' if r.get('ensemble', 1) > 1 and r.get('ensemble_keep_thin') else ''}"
-            f"{' fill' if r.get('fill_padding') else ''}"
+            f"{(' fill' if r['fill_padding'] else ' nofill') if r.get('fill_padding', fill) != fill else ''}"
+            f"{' s' + str(r['segment_size']) if r.get('segment_size', seg) != seg else ''}"
             f"{' c' + str(r['auto_candidates']) if r.get('auto_candidates', n_cand) != n_cand else ''} | "
             f"{f(c, 'iou_mean')}/{f(c, 'iou_min')} | "
             f"{f(o, 'iou_mean')}/{f(o, 'iou_min')} | "
@@ -182,15 +187,21 @@ def main(argv: list[str] | None = None) -> int:
         help="features.offline.ensemble_keep_thin (with --ensemble > 1)",
     )
     ap.add_argument(
-        "--fill-padding",
+        "--no-fill-padding",
         action="store_true",
-        help="features.offline.fill_padding: true (mirror the photo into the crop's padding)",
+        help="features.offline.fill_padding: false (zero padding inside the filters)",
+    )
+    ap.add_argument(
+        "--segment-size",
+        type=int,
+        default=None,
+        help="features.offline.segment_size (default: the config's, 384)",
     )
     ap.add_argument(
         "--candidates",
         type=int,
         default=None,
-        help="skeleton.auto_candidates (default: the config's, 8)",
+        help="skeleton.auto_candidates (default: the config's, 15)",
     )
     a = ap.parse_args(argv)
     rows = []
@@ -201,8 +212,10 @@ def main(argv: list[str] | None = None) -> int:
             cfg = FeaturesConfig(mask_size=a.size, seed=seed)
             cfg.offline.ensemble = a.ensemble
             cfg.offline.ensemble_keep_thin = a.keep_thin
-            if a.fill_padding:
-                cfg.offline.fill_padding = True
+            if a.no_fill_padding:
+                cfg.offline.fill_padding = False
+            if a.segment_size is not None:
+                cfg.offline.segment_size = a.segment_size
             sk = SkeletonConfig()
             if a.candidates is not None:
                 sk.auto_candidates = a.candidates

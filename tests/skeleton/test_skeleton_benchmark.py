@@ -46,7 +46,8 @@ def test_seed_summary_and_table_rows():
     assert table[3].startswith("| zebra | 1 |") and "| FAIL |" in table[3]
     assert table[5].startswith("| tiger | 3 ×3 | 0.850/-")
     assert table[6].startswith("| tiger | 3 ×3 +thin | 0.860/-")
-    opt = {**row("elephant", 0, 0.861, False), "fill_padding": True, "auto_candidates": 15}
-    assert format_table([opt]).splitlines()[2].startswith("| elephant | 0 fill c15 | 0.861/-")
-    dflt = {**row("elephant", 0, 0.836, False), "fill_padding": False, "auto_candidates": 8}
-    assert format_table([dflt]).splitlines()[2].startswith("| elephant | 0 | 0.836/-")
+    dflt = {**row("elephant", 0, 0.872, False), "fill_padding": True, "auto_candidates": 15}
+    dflt["segment_size"] = 384
+    assert format_table([dflt]).splitlines()[2].startswith("| elephant | 0 | 0.872/-")
+    old = {**dflt, "fill_padding": False, "segment_size": 256, "auto_candidates": 8}
+    assert format_table([old]).splitlines()[2].startswith("| elephant | 0 nofill s256 c8 | ")
