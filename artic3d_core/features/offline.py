@@ -417,14 +417,14 @@ def _cosegment(
     xr = F.interpolate(x, size=(r, r), mode="area") if x.shape[-1] != r else x
     rgb_r = xr.permute(0, 2, 3, 1).numpy()
     fg_full = np.stack([_refine(rgb_r[i], margin_prob[i], fg[i], cfg) for i in range(B)])
-    fg_work = _to_work(fg_full, s)
 
-    # 5. self-training on the class's most typical masks
+    # 5. self-training on the class's most typical masks (at the segmentation size)
     feats = np.concatenate([flat, chroma], 1) if cfg.self_train_rounds else None
     for rnd in range(cfg.self_train_rounds):
-        typical = _typical_images(fg_work, cfg.self_train_fraction)
-        er = np.stack([ndimage.binary_erosion(f, iterations=2) for f in fg_work])
-        di = np.stack([ndimage.binary_dilation(f, iterations=4) for f in fg_work])
+        fg_seg = _to_work(fg_full, s)
+        typical = _typical_images(fg_seg, cfg.self_train_fraction)
+        er = np.stack([ndimage.binary_erosion(f, iterations=2) for f in fg_seg])
+        di = np.stack([ndimage.binary_dilation(f, iterations=4) for f in fg_seg])
         t = typical[:, None, None]
         pos = er & t & inner
         neg = ((~di & t) | ~box[None]) & inner
@@ -437,13 +437,11 @@ def _cosegment(
             new = _refine(rgb_r[i], p[i], est, cfg, cfg.self_train_confident)
             fg_full[i] = _unless_collapsed(new, fg_full[i])
         margin_prob = p.astype(np.float32)
-        fg_work = _to_work(fg_full, s)
     if s != w:
         margin_prob = np.stack(
             [cv2.resize(q, (w, w), interpolation=cv2.INTER_AREA) for q in margin_prob]
         )
-        fg_work = _to_work(fg_full, w)
-    return OfflineFeatures(desc=desc, fg=fg_work, fg_prob=margin_prob, fg_full=fg_full)
+    return OfflineFeatures(desc=desc, fg=_to_work(fg_full, w), fg_prob=margin_prob, fg_full=fg_full)
 
 
 def _unless_collapsed(new: np.ndarray, old: np.ndarray, ratio: float = 0.25) -> np.ndarray:
