@@ -55,11 +55,22 @@ class OfflineConfig(StrictModel):
     sample_per_image: int = Field(4000, ge=100)  # pixels per image for fitting k-means
     grabcut_iters: int = Field(4, ge=0)  # per-image colour graph-cut refinement (0 = off)
     grabcut_band: float = Field(6.0, ge=1)  # px at 256²: uncertain band around the estimate
+    # GrabCut's colour models work on (L, g·a, g·b) in CIE-Lab with this chroma gain g: a grey
+    # rock and a grey elephant differ in tint, not in brightness (clean IoU with the relative
+    # chroma below, six classes: 0.910 → 0.921, session 10). 0 = RGB, the first version
+    grabcut_chroma_gain: float = Field(3.0, ge=0)
     # holes smaller than this × the mask area are filled (segmentation errors); larger ones are
     # background the animal encloses (between crossing legs). 1 fills every hole (the old rule)
     hole_fraction: float = Field(0.02, ge=0, le=1)
     opening: float = Field(0.006, ge=0)  # morphological opening diameter (fraction of side)
-    self_train_rounds: int = Field(1, ge=0)  # re-score from the typical masks, GrabCut again
+    # re-score from the typical masks, GrabCut again; from the second round on the classifier
+    # also sees each pixel's chroma relative to its own image's mask (``self_train_relative``)
+    self_train_rounds: int = Field(3, ge=0)
+    # rounds ≥ 2 add (a, b) minus the median (a, b) of the image's previous mask as features: one
+    # animal's tint is uniform, while the class's tints overlap its background (grey rocks,
+    # cream ground). Clean IoU, seed 0: elephant 0.872 → 0.931, giraffe 0.866 → 0.902 (session
+    # 10). False: every round sees the same features (a second round alone: elephant 0.852)
+    self_train_relative: bool = True
     self_train_fraction: float = Field(0.5, gt=0, le=1)  # …the most typical fraction of them
     # self-trained scores above this are definite foreground in that round's GrabCut (1 = off)
     self_train_confident: float = Field(0.99, gt=0.5, le=1)

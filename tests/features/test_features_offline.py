@@ -224,3 +224,47 @@ def test_keep_thin_parts_restores_an_attached_tail_but_not_a_leak_or_a_stray_str
     assert not out[85:88, 10:40].any()
     assert (out & ~union).sum() == 0 and (body & ~out).sum() == 0
     assert np.array_equal(keep_thin_parts(body, body, 0.1), body)
+
+
+def test_grabcut_image_is_bgr_at_gain_zero_and_scaled_lab_otherwise():
+    import cv2
+
+    from artic3d_core.features.offline import grabcut_image
+
+    rng = np.random.default_rng(0)
+    rgb = rng.uniform(0, 1, (8, 8, 3)).astype(np.float32)
+    bgr = grabcut_image(rgb, 0.0)
+    assert bgr.dtype == np.uint8
+    np.testing.assert_array_equal(bgr, (rgb * 255).round().astype(np.uint8)[..., ::-1])
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)
+    for g in (1.0, 3.0):
+        out = grabcut_image(rgb, g).astype(np.float32)
+        want = np.stack([2.55 * lab[..., 0], 128 + g * lab[..., 1], 128 + g * lab[..., 2]], -1)
+        np.testing.assert_allclose(out, want.clip(0, 255), atol=0.51)
+    # a grey and a tinted grey of one lightness: the gain multiplies their chroma distance
+    grey = np.full((1, 2, 3), 0.5, np.float32)
+    grey[0, 1] = cv2.cvtColor(
+        np.array(
+            [[[cv2.cvtColor(grey[:, :1], cv2.COLOR_RGB2LAB)[0, 0, 0], 6.0, -4.0]]], np.float32
+        ),
+        cv2.COLOR_LAB2RGB,
+    )[0, 0]
+    d1, d3 = (np.abs(np.diff(grabcut_image(grey, g).astype(float), axis=1)).sum() for g in (1, 3))
+    assert d3 == pytest.approx(3 * d1, rel=0.15)
+
+
+def test_relative_chroma_subtracts_each_images_own_mask_median():
+    from artic3d_core.features.offline import relative_chroma
+
+    ab = np.zeros((2, 4, 4, 2), np.float32)
+    ab[0] += [5.0, -3.0]  # image 0's tint
+    ab[0, 0, 0] = [20.0, 20.0]  # a background pixel of another tint
+    ab[1] += [-2.0, 7.0]
+    fg = np.zeros((2, 4, 4), bool)
+    fg[0, 1:, 1:] = True
+    fallback = np.zeros((4, 4), bool)
+    fallback[:2, :2] = True  # image 1 has an empty mask: its median comes from here
+    rel = relative_chroma(ab, fg, fallback)
+    np.testing.assert_allclose(rel[0, 1:, 1:], 0)
+    np.testing.assert_allclose(rel[0, 0, 0], [15.0, 23.0])
+    np.testing.assert_allclose(rel[1], 0)
