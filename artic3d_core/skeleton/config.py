@@ -22,9 +22,10 @@ class SkeletonConfig(StrictModel):
     auto_min_presence: float = Field(0.5, ge=0, le=1)  # auto reference: weight of cluster count
     # extras (not in the reference code), 0 disables each:
     smooth: float = Field(0.008, ge=0)  # Gaussian σ (fraction of side) on the mask before thinning
-    # drop leaf branches shorter than this × r(junction). 1.0 since session 10: on session 10's
-    # masks it keeps elephant's tail (topology 5/6 vs 4/6 at 1.6); 1.6 lost it (session 6-9)
-    min_branch_radius: float = Field(1.0, ge=0)
+    # drop leaf branches shorter than this × r(junction). On session 10's masks 1.0 keeps
+    # elephant's tail (topology 5/6 vs 4/6) but moves penguin's reference to a 2-bone view
+    # whose reconstruction is not yet measured (README, Preprocessing)
+    min_branch_radius: float = Field(1.6, ge=0)
     auto_candidates: int = Field(15, ge=1)  # auto reference: skeletonise this many top views
     # (side views only: spread rank ≥ min(side_view_rank, B − 1)) and keep the one with most
     # limbs / mid chains (tie → the side-on score). 15 = every typical view of a 30-image

@@ -116,7 +116,7 @@ def test_auto_reference_prefers_separated_legs(quadruped_mask):
     merged[300:470, 340:400] = 2
     masks = np.stack([side, merged, merged])  # equal spreads: the side-on rank alone → 2
     # the blocks' bottom corners thin into short spurs: pruned at min_branch_radius 1.6 (one
-    # limb per block), kept as extra limbs at the default 1.0 (then every view has 4 limbs)
+    # limb per block), kept as extra limbs at 1.0 (then every view has 4 limbs)
     prune = 1.6
     _, plain = discover_skeleton(
         masks, SkeletonConfig(auto_candidates=1, min_branch_radius=prune), n_clusters=4
