@@ -22,10 +22,10 @@ class SkeletonConfig(StrictModel):
     auto_min_presence: float = Field(0.5, ge=0, le=1)  # auto reference: weight of cluster count
     # extras (not in the reference code), 0 disables each:
     smooth: float = Field(0.008, ge=0)  # Gaussian σ (fraction of side) on the mask before thinning
-    # drop leaf branches shorter than this × r(junction). On session 10's masks 1.0 keeps
-    # elephant's tail (topology 5/6 vs 4/6) but moves penguin's reference to a 2-bone view
-    # whose reconstruction is not yet measured (README, Preprocessing)
-    min_branch_radius: float = Field(1.6, ge=0)
+    # drop leaf branches shorter than this × r(junction). 1.6 loses elephant's short tail on
+    # the session-10 masks (topology 5/6 with the ground rule below, 6/6 at 1.0); the corner
+    # spurs of perfectly rectangular leg blocks (a test shape) survive 1.0 (README, Preprocessing)
+    min_branch_radius: float = Field(1.0, ge=0)
     auto_candidates: int = Field(15, ge=1)  # auto reference: skeletonise this many top views
     # (side views only: spread rank ≥ min(side_view_rank, B − 1)) and keep the one with most
     # limbs / mid chains (tie → the side-on score). 15 = every typical view of a 30-image
@@ -41,3 +41,8 @@ class SkeletonConfig(StrictModel):
     # into a left/right pair (0 = off, the reference code's behaviour)
     leg_max_angle: float = Field(35.0, ge=0, le=90)
     leg_min_drop: float = Field(0.5, ge=0)  # …and its leaf lies this × bone length below the root
+    # …or, when the skeleton has no limb at all, the lowest mid-plane leaf below the root ends
+    # within this fraction of the silhouette's height above its lowest pixel: the feet on the
+    # ground (a biped's side view: penguin's short legs and forward feet thin into one
+    # horizontal branch). 0 = off
+    leg_ground_tol: float = Field(0.1, ge=0, le=1)

@@ -231,7 +231,9 @@ def skeleton_2d(mask: np.ndarray, cfg: SkeletonConfig) -> tuple[Skeleton2D, dict
         pts = [tuple(p) for p in np.argwhere(sk)]
         root = max(pts, key=r_of)
     prev, depth = _bfs(sk, root)
-    junctions = [j for j in junctions if j in prev]
+    # the root is a kept joint even when it is no junction (a simple curve: it used to be
+    # dropped, and the first endpoint became the root)
+    junctions = [root] + [j for j in junctions if j in prev and j != root]
     endpoints = [e for e in endpoints if e in prev and e != root]
     jset = set(junctions)
 
@@ -297,6 +299,8 @@ class _Flat:
     dino: list[int]
     sxz: list[float]
     sy: list[float]
+    ground: float = -math.inf  # y of the silhouette's lowest pixel (JSON units)
+    height: float = 0.0  # the silhouette's height (JSON units)
 
 
 def lift(sk2: Skeleton2D, labels: np.ndarray, size: int) -> _Flat:
@@ -322,7 +326,11 @@ def lift(sk2: Skeleton2D, labels: np.ndarray, size: int) -> _Flat:
         rmin = min(float(sk2.radius[c]), float(sk2.radius[par]))
         sxz.append(rmin / ell)
         sy.append(1 + 2 * rmin / ell)
-    return _Flat(joints, list(sk2.parents), dino, sxz, sy)
+    ground, height = -math.inf, 0.0
+    if fg.size:
+        ground = -(float(fg[:, 0].max()) - root[0]) / size
+        height = float(fg[:, 0].max() - fg[:, 0].min() + 1) / size
+    return _Flat(joints, list(sk2.parents), dino, sxz, sy, ground, height)
 
 
 def _subtree(parents: list[int], i: int) -> list[int]:
@@ -357,7 +365,7 @@ def split_symmetric(f: _Flat, cfg: SkeletonConfig) -> tuple[_Flat, int]:
             if found:
                 break
         if found is None:
-            return _Flat(J, par, dino, sxz, sy), pairs
+            return _Flat(J, par, dino, sxz, sy, f.ground, f.height), pairs
         i1, i2 = found
         pairs += 1
         mean_yz = (J[i1, 1:] + J[i2, 1:]) / 2
@@ -389,32 +397,46 @@ def split_symmetric(f: _Flat, cfg: SkeletonConfig) -> tuple[_Flat, int]:
 
 
 def split_overlapping_legs(f: _Flat, cfg: SkeletonConfig) -> tuple[_Flat, int]:
-    """Extra (not in the reference code): a leaf bone left on the mid-plane that points down
-    (within ``leg_max_angle`` of vertical) and ends ``leg_min_drop`` × its length below the
-    root is a pair of legs that overlap in the reference view (a side view shows the far leg
-    behind the near one). Its leaf is moved to −x and a copy at +x is appended with the same
-    parent and attributes. Returns the new skeleton and the number of pairs made."""
-    if cfg.leg_max_angle <= 0:
-        return f, 0
+    """Extra (not in the reference code): a leaf bone left on the mid-plane that is a pair of
+    legs overlapping in the reference view (a side view shows the far leg behind the near
+    one) is split: its leaf is moved to −x and a copy at +x is appended with the same parent
+    and attributes. Such a leaf bone either
+
+    - points down (within ``leg_max_angle`` of vertical) and ends ``leg_min_drop`` × its
+      length below the root (quadruped legs), or
+    - when the skeleton has no limb at all, is the lowest mid-plane leaf below the root and
+      ends within ``leg_ground_tol`` × the silhouette's height of its lowest pixel: the feet
+      on the ground (a biped's side view, where both short legs and forward-pointing feet
+      thin into one horizontal branch: penguin).
+
+    Returns the new skeleton and the number of pairs made."""
     J = f.joints.copy()
     par, dino, sxz, sy = list(f.parents), list(f.dino), list(f.sxz), list(f.sy)
     kids = set(par[1:])
-    cos_max = math.cos(math.radians(cfg.leg_max_angle))
-    pairs = 0
-    for c in range(1, len(f.parents)):
-        if c in kids or J[c, 0] != 0:
-            continue
-        d = J[c, 1:] - J[par[c], 1:]  # (y up, z along the image)
-        ell = float(np.linalg.norm(d))
-        if ell <= 0 or -d[0] / ell < cos_max or J[c, 1] > J[0, 1] - cfg.leg_min_drop * ell:
-            continue
+    mid_leaves = [c for c in range(1, len(par)) if c not in kids and J[c, 0] == 0]
+    split: list[int] = []
+    if cfg.leg_max_angle > 0:
+        cos_max = math.cos(math.radians(cfg.leg_max_angle))
+        for c in mid_leaves:
+            d = J[c, 1:] - J[par[c], 1:]  # (y up, z along the image)
+            ell = float(np.linalg.norm(d))
+            if ell <= 0 or -d[0] / ell < cos_max or J[c, 1] > J[0, 1] - cfg.leg_min_drop * ell:
+                continue
+            split.append(c)
+    limbs = sum(1 for c in range(1, len(par)) if c not in kids and J[c, 0] != 0)
+    if cfg.leg_ground_tol > 0 and not split and limbs == 0 and f.height > 0:
+        below = [c for c in mid_leaves if J[c, 1] < J[0, 1]]
+        if below:
+            c = min(below, key=lambda j: J[j, 1])
+            if J[c, 1] - f.ground <= cfg.leg_ground_tol * f.height:
+                split.append(c)
+    for c in split:
         J[c, 0] = -cfg.sym_offset
         J = np.vstack([J, J[c] * np.array([-1.0, 1.0, 1.0])])
         par.append(par[c])
         for arr in (dino, sxz, sy):
             arr.append(arr[c - 1])
-        pairs += 1
-    return _Flat(J, par, dino, sxz, sy), pairs
+    return _Flat(J, par, dino, sxz, sy, f.ground, f.height), len(split)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -214,8 +214,12 @@ def test_overlapping_leg_pairs_are_split():
     xs = sorted(float(sk.joints[j, 0]) for j in legs)
     assert len(legs) == 4 and xs[0] < 0 < xs[-1]
     assert sk.parents[legs[0]] == sk.parents[legs[1]] or sk.parents[legs[0]] == sk.parents[legs[2]]
-    off, _ = discover_skeleton(m, SkeletonConfig(leg_max_angle=0), reference=0, n_clusters=4)
+    cfg_off = SkeletonConfig(leg_max_angle=0, leg_ground_tol=0)
+    off, _ = discover_skeleton(m, cfg_off, reference=0, n_clusters=4)
     assert leaf_counts(off) == (0, 4)  # the reference code's rule: four mid-plane chains
+    # the ground rule alone (no limb found) splits only the lowest of the two leg chains
+    ground, _ = discover_skeleton(m, SkeletonConfig(leg_max_angle=0), reference=0, n_clusters=4)
+    assert leaf_counts(ground) == (2, 3)
 
 
 def test_typicality_ranks_a_leaking_mask_last(quadruped_mask):
@@ -227,3 +231,65 @@ def test_typicality_ranks_a_leaking_mask_last(quadruped_mask):
     m = np.stack([*good, leak])
     typ = silhouette_typicality(m, np.array([False] * 4 + [True, False]))
     assert int(np.argmin(typ)) == 5 and typ[:5].min() > 0.9
+
+
+def _biped_side_view(size: int = 512) -> np.ndarray:
+    """A penguin seen from the side: upright body, head and beak, a short tail, and both feet
+    overlapping in one branch that points forward along the ground (body 1, head 2, feet 3,
+    tail 4). The feet branch leaves the hip junction at ~56° from vertical: the downward-leg
+    rule does not take it."""
+    import cv2
+
+    m = np.zeros((size, size), np.uint8)
+    cv2.ellipse(m, (256, 250), (55, 120), 0, 0, 360, 1, -1)
+    cv2.circle(m, (262, 110), 38, 2, -1)
+    cv2.line(m, (270, 108), (330, 114), 2, 12)  # beak
+    cv2.line(m, (250, 350), (200, 372), 4, 14)  # tail, back and a little down
+    cv2.line(m, (262, 366), (345, 392), 3, 16)  # feet, forward along the ground
+    return m
+
+
+def test_biped_feet_on_the_ground_are_split():
+    m = _biped_side_view()[None]
+    sk, rep = discover_skeleton(m, reference=0, n_clusters=4)
+    assert leaf_counts(sk) == (2, 2), rep.as_dict()  # feet; head and tail
+    feet = [j for j in range(1, sk.nj) if abs(float(sk.joints[j, 0])) > 1e-6]
+    assert len(feet) == 2 and sk.parents[feet[0]] == sk.parents[feet[1]]
+    a, b = (sk.joints[j].numpy() for j in feet)
+    assert a[0] == -b[0] and np.allclose(a[1:], b[1:])  # a mirrored pair
+    assert all(sk.part_dino[j - 1] == 2 for j in feet)  # on the feet cluster (label 3)
+    # the angle rule alone does not split them; the ground rule alone does
+    off, _ = discover_skeleton(m, SkeletonConfig(leg_ground_tol=0), reference=0, n_clusters=4)
+    assert leaf_counts(off) == (0, 3)  # feet, head and tail all mid chains
+    alone, _ = discover_skeleton(m, SkeletonConfig(leg_max_angle=0), reference=0, n_clusters=4)
+    assert leaf_counts(alone) == (2, 2)
+    # feet above the lowest pixel by more than the tolerance are not split
+    high, _ = discover_skeleton(
+        m, SkeletonConfig(leg_ground_tol=0.005), reference=0, n_clusters=4
+    )
+    assert leaf_counts(high) == (0, 3)
+
+
+def test_a_quadruped_tail_on_the_ground_stays_a_mid_chain():
+    """The ground rule fires only when no limb was found at all."""
+    q = _two_legged_side_view()
+    q[290:421, 60:74] = 4  # the tail (ending near (70, 300)) now hangs to the ground
+    sk, rep = discover_skeleton(q[None], reference=0, n_clusters=4)
+    assert leaf_counts(sk) == (4, 2), rep.as_dict()
+    J = sk.joints.numpy()
+    leaves = [j for j in range(1, sk.nj) if not sk.children(j)]
+    tail = min((j for j in leaves if abs(J[j, 0]) < 1e-6), key=lambda j: J[j, 1])
+    assert J[tail, 1] <= J[leaves, 1].min() + 0.05  # as low as the feet, yet not split
+
+
+def test_a_simple_curve_keeps_its_widest_point_as_root():
+    """A skeleton without junctions (one curve) is rooted at its widest pixel, with both ends
+    as children (it used to lose the root and hang from its first endpoint)."""
+    import cv2
+
+    m = np.zeros((256, 256), np.uint8)
+    cv2.ellipse(m, (128, 128), (90, 30), 0, 0, 360, 1, -1)
+    sk, rep = discover_skeleton(m[None], reference=0, n_clusters=1)
+    sk2 = rep.skeleton_2d
+    assert sk2.kind[0] == "root" and sk2.radius[0] == sk2.radius.max() > 25
+    assert sk2.parents == [0, 0, 0] and sk.nb == 2
