@@ -264,9 +264,7 @@ def test_biped_feet_on_the_ground_are_split():
     alone, _ = discover_skeleton(m, SkeletonConfig(leg_max_angle=0), reference=0, n_clusters=4)
     assert leaf_counts(alone) == (2, 2)
     # feet above the lowest pixel by more than the tolerance are not split
-    high, _ = discover_skeleton(
-        m, SkeletonConfig(leg_ground_tol=0.005), reference=0, n_clusters=4
-    )
+    high, _ = discover_skeleton(m, SkeletonConfig(leg_ground_tol=0.005), reference=0, n_clusters=4)
     assert leaf_counts(high) == (0, 3)
 
 
