@@ -117,6 +117,12 @@ def run(
     pck = pck_transfer(geo.verts_2d.cpu().numpy(), geo.vert_visible.cpu().numpy(), kps)
     summary = {"dataset": dataset, "class": cls, "method": method, "images": len(recs),
                "features": feats.backend, "pck@0.1": pck.pck, "minutes": (time.time() - t0) / 60}  # fmt: skip
+    from artic3d_core.data.records import KEYPOINT_NAMES
+
+    summary["pck_per_keypoint"] = {
+        n: round(float(v), 4) for n, v in zip(KEYPOINT_NAMES, pck.per_keypoint, strict=True)
+        if np.isfinite(v)
+    }  # fmt: skip
     if gt is not None:
         pred = torch.nn.functional.interpolate(
             geo.silhouettes[:, None].float(), size=gt.masks.shape[-2:]

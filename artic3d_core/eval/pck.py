@@ -48,7 +48,9 @@ class PCKResult:
 
     ``pck`` is a fraction in [0, 1] (×100 for the paper's tables). ``per_pair[s, t]`` is the
     score of the ordered pair (source s, target t); NaN on the diagonal and for skipped pairs.
-    ``keypoints_used`` / ``keypoints_correct`` give the micro average if wanted.
+    ``keypoints_used`` / ``keypoints_correct`` give the micro average if wanted;
+    ``per_keypoint[k]`` is keypoint k's fraction of correct transfers over the used pairs where
+    it is valid (NaN where it never is), a diagnostic of which parts transfer badly.
     """
 
     pck: float
@@ -62,6 +64,7 @@ class PCKResult:
     keypoints_used: int
     keypoints_correct: int
     sources_without_visible_vertex: tuple[int, ...] = ()
+    per_keypoint: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
 
 def _check_inputs(
@@ -184,6 +187,9 @@ def pck_transfer(
         raise ValueError(
             f"pck_transfer: no pair of the {n_img} images has a common visible keypoint"
         )
+    kp_valid = (valid & used[..., None]).sum((0, 1))
+    kp_correct = (correct & used[..., None]).sum((0, 1))
+    per_kp = np.where(kp_valid > 0, kp_correct / np.maximum(kp_valid, 1), np.nan)
     return PCKResult(
         pck=float(per_pair[used].mean()),
         pairs_used=pairs_used,
@@ -196,6 +202,7 @@ def pck_transfer(
         keypoints_used=int(n_valid[used].sum()),
         keypoints_correct=int(n_correct[used].sum()),
         sources_without_visible_vertex=tuple(no_vis),
+        per_keypoint=per_kp,
     )
 
 

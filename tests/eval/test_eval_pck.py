@@ -88,6 +88,9 @@ def test_hand_computed_three_image_case():
     expected = np.array([[np.nan, 0.5, 1.0], [1.0, np.nan, np.nan], [0.0, np.nan, np.nan]])
     np.testing.assert_allclose(res.per_pair, expected, atol=1e-6)
     assert res.crop_scale == 2.0
+    # per keypoint: k0 in (0→1) ok, (1→0) ok; k1 in (0→2) ok, (2→0) miss; k2 (0→1) miss,
+    # (1→0) ok; keypoints 3.. do not exist here
+    np.testing.assert_allclose(res.per_keypoint, [1.0, 0.5, 0.5], atol=1e-6)
 
 
 def test_hand_computed_three_image_case_reference_mode():
