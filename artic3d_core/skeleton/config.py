@@ -22,10 +22,15 @@ class SkeletonConfig(StrictModel):
     auto_min_presence: float = Field(0.5, ge=0, le=1)  # auto reference: weight of cluster count
     # extras (not in the reference code), 0 disables each:
     smooth: float = Field(0.008, ge=0)  # Gaussian σ (fraction of side) on the mask before thinning
-    # drop leaf branches shorter than this × r(junction). 1.6 loses elephant's short tail on
-    # the session-10 masks (topology 5/6 with the ground rule below, 6/6 at 1.0); the corner
-    # spurs of perfectly rectangular leg blocks (a test shape) survive 1.0 (README, Preprocessing)
-    min_branch_radius: float = Field(1.0, ge=0)
+    # drop leaf branches shorter than this × r(junction)…
+    min_branch_radius: float = Field(1.6, ge=0)
+    # …unless they are at least this × r(junction) long and thin: the distance-transform radius
+    # 3/4 of the way out ≤ thin_branch_profile × r(junction) (0 = off). On session 10's masks
+    # elephant's tail measures 0.20 (L = 1.2–1.4 r) and the corner spurs that 1.0 alone keeps
+    # (an extra tiger bone, penguin's tail stub, zebra's belly) 0.33–0.63; min_branch_radius 1.0
+    # for everything cost tiger 5 and penguin 6 points of issue-5 PCK (README, Preprocessing)
+    thin_branch_radius: float = Field(1.0, ge=0)
+    thin_branch_profile: float = Field(0.28, ge=0, le=1)
     auto_candidates: int = Field(15, ge=1)  # auto reference: skeletonise this many top views
     # (side views only: spread rank ≥ min(side_view_rank, B − 1)) and keep the one with most
     # limbs / mid chains (tie → the side-on score). 15 = every typical view of a 30-image

@@ -261,12 +261,28 @@ def skeleton_2d(mask: np.ndarray, cfg: SkeletonConfig) -> tuple[Skeleton2D, dict
             p = merged[p]
         return p
 
+    def long_enough(e: tuple[int, int]) -> bool:
+        j = resolve(anc[e])
+        length, rj = depth[e] - depth[j], r_of(j)
+        if length < cfg.min_branch_px:
+            return False
+        if length >= cfg.min_branch_radius * rj:
+            return True
+        if cfg.thin_branch_profile <= 0 or length < cfg.thin_branch_radius * rj:
+            return False
+        # a shorter branch stays if it is thin: its radius 3/4 of the way out (along the
+        # skeleton path) is ≤ thin_branch_profile × r(j). An appendage (a tail) narrows to its
+        # own width once it leaves the body; a spur into a convex corner narrows linearly
+        path = [e]
+        while path[-1] != j and path[-1] != root and len(path) <= length:
+            path.append(prev[path[-1]])
+        return r_of(path[len(path) // 4]) <= cfg.thin_branch_profile * rj
+
     kept_e = [
         e
         for e in endpoints
         if not any(math.dist(e, j) < cfg.endpoint_prune * r_of(j) for j in kept_j)
-        and depth[e] - depth[resolve(anc[e])] >= cfg.min_branch_px
-        and depth[e] - depth[resolve(anc[e])] >= cfg.min_branch_radius * r_of(resolve(anc[e]))
+        and long_enough(e)
     ]
     kept_j.sort(key=lambda p: (depth[p], -r_of(p)))
     kept_e.sort(key=lambda p: depth[p])

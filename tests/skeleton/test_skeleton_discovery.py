@@ -291,3 +291,41 @@ def test_a_simple_curve_keeps_its_widest_point_as_root():
     sk2 = rep.skeleton_2d
     assert sk2.kind[0] == "root" and sk2.radius[0] == sk2.radius.max() > 25
     assert sk2.parents == [0, 0, 0] and sk.nb == 2
+
+
+def _short_tail(quadruped_mask, extension: int) -> np.ndarray:
+    """The test quadruped with its tail replaced by a thin one (6 px) that ends ``extension`` px
+    behind the body."""
+    import cv2
+
+    m = quadruped_mask(512, 1).copy()
+    m[m == 4] = 0
+    cx, cy, bl, bh = 256, 236, 116, 52
+    cv2.line(m, (int(cx - bl * 0.9), int(cy - bh * 0.2)), (cx - bl - extension, cy + 15), 4, 6)
+    return m
+
+
+def test_a_short_thin_tail_is_kept_and_a_broad_hump_is_not(quadruped_mask):
+    """Leaf branches between thin_branch_radius (1.0) and min_branch_radius (1.6) × r(junction)
+    long stay only when thin 3/4 of the way out: a tail leaving the body does, the spur into a
+    broad hump on the back does not (min_branch_radius 1.0 alone keeps both). The 2D tree
+    directly: the facing flip and the leg splitting of ``discover_skeleton`` would shift these
+    near-threshold branches."""
+    import cv2
+
+    from artic3d_core.skeleton.discovery import skeleton_2d
+
+    def tips(m, cfg):
+        sk2, _ = skeleton_2d(m, cfg)
+        return [p for p, k in zip(sk2.points.tolist(), sk2.kind, strict=True) if k == "endpoint"]
+
+    tail = _short_tail(quadruped_mask, 11)  # the tail ends at column 129, row 251
+    kept = tips(tail, SkeletonConfig())
+    assert len(kept) == 6 and min(c for _, c in kept) < 135  # 4 legs, head, tail
+    assert len(tips(tail, SkeletonConfig(thin_branch_profile=0))) == 5  # tail pruned
+
+    hump = quadruped_mask(512, 1).copy()
+    cv2.ellipse(hump, (226, 191), (20, 45), 0, 180, 360, 1, -1)
+    assert len(tips(hump, SkeletonConfig())) == 6
+    loose = SkeletonConfig(min_branch_radius=1.0, thin_branch_profile=0)
+    assert len(tips(hump, loose)) == 7  # the hump's spur is a seventh leaf
