@@ -33,6 +33,7 @@ def run(
     """Reconstruct one class end to end and print PCK@0.1 / mask IoU."""
     from artic3d_core.data.crop import crop_record
     from artic3d_core.data.loaders import load_class_from_config
+    from artic3d_core.data.records import KEYPOINT_NAMES
     from artic3d_core.device import resolve_device
     from artic3d_core.eval.iou import silhouette_iou
     from artic3d_core.eval.pck import pck_transfer
@@ -117,8 +118,6 @@ def run(
     pck = pck_transfer(geo.verts_2d.cpu().numpy(), geo.vert_visible.cpu().numpy(), kps)
     summary = {"dataset": dataset, "class": cls, "method": method, "images": len(recs),
                "features": feats.backend, "pck@0.1": pck.pck, "minutes": (time.time() - t0) / 60}  # fmt: skip
-    from artic3d_core.data.records import KEYPOINT_NAMES
-
     summary["pck_per_keypoint"] = {
         n: round(float(v), 4) for n, v in zip(KEYPOINT_NAMES, pck.per_keypoint, strict=True)
         if np.isfinite(v)
