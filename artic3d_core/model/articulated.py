@@ -80,9 +80,7 @@ class ArticulatedModel(nn.Module):
         self.parts = PartMLPs(
             nb, cfg.mlp_layers, cfg.mlp_width, cfg.omega_scale, cfg.head_gain, cfg.f_instance, gen
         )
-        codes = torch.tensor([skeleton.part_scale_xz, skeleton.part_scale_y], dtype=torch.float32).T
-        codes = (codes + codes[self.bones_sym]) / 2
-        self.part_codes = nn.Parameter(codes)
+        self.part_codes = nn.Parameter(self.initial_part_codes())
         az = list(azimuth if azimuth is not None else skeleton.azimuth) or [0.0] * B
         if len(az) != B:
             raise ValueError(f"{len(az)} azimuths for {B} instances")
@@ -108,13 +106,25 @@ class ArticulatedModel(nn.Module):
     def bone_lengths(self) -> torch.Tensor:
         return self.skeleton.bone_lengths(self.rest_joints)
 
+    def initial_part_codes(self) -> torch.Tensor:
+        """(nb, 2) part codes (xz, y scale) from the skeleton, averaged over mirror partners."""
+        sk = self.skeleton
+        codes = torch.tensor([sk.part_scale_xz, sk.part_scale_y], dtype=torch.float32).T
+        return (codes + codes[self.bones_sym]) / 2
+
     def sym_map(self, level: int) -> torch.Tensor:
-        """(nb·V,) mirror map of the undeformed rest parts at ``level`` (cached per level)."""
+        """(nb·V,) mirror map of the undeformed rest parts at ``level`` (cached per level).
+
+        The map is a function of the skeleton alone (its rest joints and initial part codes),
+        never of the optimised codes: a run resumed from any checkpoint, or a model rebuilt
+        from a saved state, gets the same map as an uninterrupted run."""
         if level not in self._sym_cache:
             X, _ = sphere_template(level)
             with torch.no_grad():
-                v = self._shape_parts(X.to(self.part_codes), deform=False, stop_at=10)
-                v = v.cpu() + self._midpoints(self.rest_joints[None]).cpu()[0, :, None]
+                codes = self.initial_part_codes().to(self.part_codes)
+                rest = self.skeleton.joints.to(self.part_codes)
+                v = self._shape_parts(X.to(self.part_codes), False, 10, codes=codes, rest=rest)
+                v = v.cpu() + self._midpoints(rest[None]).cpu()[0, :, None]
             part_sym = self.bones_sym if self.cfg.symmetry_search == "partner" else None
             self._sym_cache[level] = mirror_map(v, part_sym)
         return self._sym_cache[level].to(self.part_codes.device)
@@ -132,17 +142,26 @@ class ArticulatedModel(nn.Module):
         return X + self.parts(X, stop_at)
 
     def _shape_parts(
-        self, X: torch.Tensor, deform: bool, stop_at: int, sym: torch.Tensor | None = None
+        self,
+        X: torch.Tensor,
+        deform: bool,
+        stop_at: int,
+        sym: torch.Tensor | None = None,
+        codes: torch.Tensor | None = None,
+        rest: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Steps 1–5 of spec §4.4: (V, 3) → rest-frame part vertices centred at 0 (nb, V, 3)."""
+        """Steps 1–5 of spec §4.4: (V, 3) → rest-frame part vertices centred at 0 (nb, V, 3).
+
+        ``codes`` (nb, 2) / ``rest`` (nj, 3) replace the part codes / rest joints."""
         nb = self.nb
         v = self.canonical_parts(X, stop_at) if deform else X.expand(nb, -1, -1)
         lo, hi = self.cfg.part_xz_clamp
         ylo, yhi = self.cfg.part_y_clamp
-        c = self.part_codes
+        c = self.part_codes if codes is None else codes
         sxz = 2 * c[:, 0].clamp(lo, hi)
         sy = c[:, 1].clamp(ylo, yhi)
-        scale = torch.stack([sxz, sy, sxz], -1)[:, None] * (self.bone_lengths() / 2)[:, None, None]
+        lengths = self.bone_lengths() if rest is None else self.skeleton.bone_lengths(rest)
+        scale = torch.stack([sxz, sy, sxz], -1)[:, None] * (lengths / 2)[:, None, None]
         v = v * scale
         v = torch.einsum("bij,bvj->bvi", self.bone_rot_init, v)
         if deform and sym is not None and self.cfg.symmetric_shape:

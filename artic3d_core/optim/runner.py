@@ -333,17 +333,41 @@ def resume_signature(model, inputs: FitInputs, seed: int) -> str:
     return h.hexdigest()[:16]
 
 
-def _load_progress(ckpt_dir: Path, signature: str | None = None) -> list[str]:
-    """The specs (``repr``, name included) of the finished stages, in order ([] when the folder
-    was made from other inputs, or by a version that did not record them)."""
+@dataclass
+class _Progress:
+    """``progress.json`` of a checkpoint folder: per finished stage its spec (``repr``), the
+    sha256 of its checkpoint and its final loss values."""
+
+    specs: list[str] = field(default_factory=list)
+    sha256: list[str | None] = field(default_factory=list)
+    final: list[dict[str, float]] = field(default_factory=list)
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _load_progress(ckpt_dir: Path, signature: str | None = None) -> _Progress:
+    """The finished stages recorded in ``ckpt_dir`` (none when the folder was made from other
+    inputs, or its progress file is unreadable: the phase then starts over)."""
     p = Path(ckpt_dir) / "progress.json"
     if not p.is_file():
-        return []
+        return _Progress()
     try:
         d = json.loads(p.read_text())
-        finished = list(d.get("specs", []))[: len(d["finished"])]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ValueError(f"{p}: unreadable progress file ({exc}); delete it to restart") from None
+        n = len(d["finished"])
+        specs = [str(s) for s in d.get("specs", [])][:n]
+        sha = list(d.get("sha256", []))[: len(specs)]
+        final = list(d.get("final", []))[: len(specs)]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        log.warning("%s: unreadable progress file (%s); starting this phase over", p, exc)
+        return _Progress()
     if signature is not None and d.get("signature") != signature:
         log.warning(
             "%s: checkpoints were made from other inputs, model or stages (signature %s, now "
@@ -352,8 +376,38 @@ def _load_progress(ckpt_dir: Path, signature: str | None = None) -> list[str]:
             d.get("signature"),
             signature,
         )
-        return []
-    return finished
+        return _Progress()
+    sha += [None] * (len(specs) - len(sha))
+    final += [{}] * (len(specs) - len(final))
+    return _Progress(specs, sha, final)
+
+
+def load_verified_checkpoint(path: Path, sha256: str | None, device) -> dict | None:
+    """The checkpoint at ``path`` if it is present, matches ``sha256`` (when recorded), loads
+    with ``weights_only`` and holds only finite values; otherwise None, with one log line
+    saying what is wrong (the caller recomputes the stage)."""
+    path = Path(path)
+    if not path.is_file():
+        log.warning("%s: checkpoint missing; recomputing from the stage before", path)
+        return None
+    if sha256 is not None and _file_sha256(path) != sha256:
+        log.warning("%s: checkpoint does not match its recorded sha256; recomputing it", path)
+        return None
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        tensors = state["model"]
+    except Exception as exc:  # any unreadable file is recomputed, whatever the loader raised
+        log.warning("%s: unreadable checkpoint (%s); recomputing it", path, str(exc)[:200])
+        return None
+    bad = [
+        k
+        for k, v in tensors.items()
+        if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())
+    ]
+    if bad:
+        log.warning("%s: non-finite values in %s; recomputing it", path, ", ".join(bad[:5]))
+        return None
+    return state
 
 
 def _run_phase(
@@ -361,55 +415,53 @@ def _run_phase(
     guidance=None, guidance_views=None, state_keys=None, guidance_cfg=None,
 ) -> list[StageResult]:  # fmt: skip
     sig = resume_signature(model, inputs, seed) if ckpt_dir is not None else None
-    finished = _load_progress(ckpt_dir, sig) if ckpt_dir is not None else []
-    # resumable: the longest prefix of stages whose specs match the finished ones
+    done = _load_progress(ckpt_dir, sig) if ckpt_dir is not None else _Progress()
+    # resumable: the longest prefix of stages whose specs match the finished ones ...
     n_done = 0
-    while n_done < min(len(finished), len(stages)) and finished[n_done] == repr(stages[n_done]):
+    while n_done < min(len(done.specs), len(stages)) and done.specs[n_done] == repr(stages[n_done]):
         n_done += 1
-    results: list[StageResult] = []
-    last = None
-    for i, st in enumerate(stages):
-        if i < n_done:
-            last = (i, st)
-            results.append(StageResult(st.name, resumed=True))
-            continue
-        if last is not None and results[-1].resumed:
-            path = stage_checkpoint(ckpt_dir, *last)
-            try:
-                state = torch.load(path, map_location=model.bone_rot.device, weights_only=True)
-            except FileNotFoundError:
-                raise FileNotFoundError(
-                    f"{path}: checkpoint listed as finished is missing"
-                ) from None
+    # ... back to the last one whose checkpoint verifies
+    while n_done > 0:
+        i = n_done - 1
+        path = stage_checkpoint(ckpt_dir, i, stages[i])
+        state = load_verified_checkpoint(path, done.sha256[i], model.bone_rot.device)
+        if state is not None:
             model.load_state_dict(state["model"], strict=False)
-            log.info("resumed after stage %s from %s", last[1].name, path)
+            log.info("resumed after stage %s from %s", stages[i].name, path)
+            break
+        n_done -= 1
+    results = [
+        StageResult(st.name, {k: [v] for k, v in done.final[i].items()}, resumed=True)
+        for i, st in enumerate(stages[:n_done])
+    ]
+    record = _Progress(done.specs[:n_done], done.sha256[:n_done], done.final[:n_done])
+    for i in range(n_done, len(stages)):
+        st = stages[i]
         res = run_stage(
             model, inputs, st, instances, seed, loss_cfg, prior_level, guidance, guidance_views,
             progress, guidance_cfg,
         )  # fmt: skip
         results.append(res)
-        if ckpt_dir is not None:
-            sd = model.state_dict()
-            if state_keys is not None:
-                sd = {k: v for k, v in sd.items() if state_keys(k)}
-            _atomic_save(
-                {"model": sd, "stage": st.name, "history": res.history},
-                stage_checkpoint(ckpt_dir, i, st),
-            )
-            _atomic_json(
-                {
-                    "finished": [s.name for s in stages[: i + 1]],
-                    "specs": [repr(s) for s in stages[: i + 1]],
-                    "signature": sig,
-                },
-                Path(ckpt_dir) / "progress.json",
-            )
-        last = (i, st)
-    if results and results[-1].resumed and ckpt_dir is not None and last is not None:
-        state = torch.load(
-            stage_checkpoint(ckpt_dir, *last), map_location=model.bone_rot.device, weights_only=True
+        if ckpt_dir is None:
+            continue
+        sd = model.state_dict()
+        if state_keys is not None:
+            sd = {k: v for k, v in sd.items() if state_keys(k)}
+        path = stage_checkpoint(ckpt_dir, i, st)
+        _atomic_save({"model": sd, "stage": st.name, "history": res.history}, path)
+        record.specs.append(repr(st))
+        record.sha256.append(_file_sha256(path))
+        record.final.append(res.final())
+        _atomic_json(
+            {
+                "finished": [s.name for s in stages[: i + 1]],
+                "specs": record.specs,
+                "sha256": record.sha256,
+                "final": record.final,
+                "signature": sig,
+            },
+            Path(ckpt_dir) / "progress.json",
         )
-        model.load_state_dict(state["model"], strict=False)
     return results
 
 
