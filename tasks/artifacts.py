@@ -131,14 +131,19 @@ def read_manifest(unit_dir: str | Path) -> dict[str, Any] | None:
 
 
 def valid_manifest(unit_dir: str | Path, key: str) -> dict[str, Any] | None:
-    """The manifest if it carries ``key`` and every file it lists exists with its size."""
+    """The manifest if it carries ``key`` and every file it lists exists with its size and
+    sha256; otherwise None, with one log line naming the first file that differs."""
     unit_dir = Path(unit_dir)
     m = read_manifest(unit_dir)
     if m is None or m.get("key") != key:
         return None
     for rel, info in m.get("files", {}).items():
         p = unit_dir / rel
-        if not p.is_file() or p.stat().st_size != info.get("size"):
+        if not p.is_file():
+            log.warning("%s: %s is missing; recomputing the unit", unit_dir, rel)
+            return None
+        if p.stat().st_size != info.get("size") or _sha256(p) != info.get("sha256"):
+            log.warning("%s: %s changed since it was written (sha256); recomputing", unit_dir, rel)
             return None
     return m
 
