@@ -43,6 +43,7 @@ def run(
     from artic3d_core.optim.outputs import instance_geometry, save_instance_outputs
     from artic3d_core.optim.pipeline import method_stages
     from artic3d_core.optim.runner import FitInputs, fit_instance, fit_joint
+    from artic3d_core.run_lock import RunFolderBusyError, RunFolderLock
     from artic3d_core.seeding import seed_everything
     from artic3d_core.skeleton.discovery import discover_skeleton
 
@@ -53,6 +54,11 @@ def run(
     t0 = time.time()
     spec = get_method(method, cfg.guidance)
     run_dir = Path(cfg.pipeline.run_dir) / dataset / cls / method
+    try:
+        lock = RunFolderLock(run_dir).acquire()
+    except RunFolderBusyError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     if dataset == "synthetic" and not Path(cfg.data.synthetic_root).is_dir():
         from artic3d_core.data.synthetic.generator import generate
 
@@ -129,4 +135,5 @@ def run(
         summary["mask_iou"] = silhouette_iou(pred[:, 0].cpu().numpy() > 0.5, gt.masks).mean
     (run_dir / "eval").mkdir(parents=True, exist_ok=True)
     (run_dir / "eval" / "summary.json").write_text(json.dumps(summary, indent=1))
+    lock.release()
     typer.echo(json.dumps(summary))

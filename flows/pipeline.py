@@ -14,6 +14,7 @@ from typing import Any
 
 from prefect import unmapped
 
+from artic3d_core.run_lock import RunFolderLock
 from tasks import animate as t_anim
 from tasks import data as t_data
 from tasks import evaluate as t_eval
@@ -51,10 +52,21 @@ def _last_stage(ctx: StageContext) -> str:
 
 
 def run_cell(ctx: StageContext, as_tasks: bool = True) -> CellResult:
-    """Run (or reuse) the stages of one cell × method up to the last one in ``ctx.stages``.
+    """Run (or reuse) the stages of one cell × method up to the last one in ``ctx.stages``,
+    holding the method folder's lock (the cell's data lock without a method): a second writer
+    is refused with :class:`RunFolderBusyError`.
 
     ``as_tasks``: submit Prefect tasks (inside a flow); False: plain calls (inside a Prefect task
     on a Dask worker, or without Prefect)."""
+    if ctx.method is None:
+        lock = RunFolderLock(ctx.layout.cell_dir(ctx.cell), name=".lock-data")
+    else:
+        lock = RunFolderLock(ctx.layout.method_dir(ctx.cell, ctx.method))
+    with lock:
+        return _run_cell(ctx, as_tasks)
+
+
+def _run_cell(ctx: StageContext, as_tasks: bool) -> CellResult:
     out = CellResult(str(ctx.cell), ctx.method)
     last = _last_stage(ctx)
     out.last_stage = last

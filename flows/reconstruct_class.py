@@ -11,6 +11,7 @@ import argparse
 
 from prefect import flow
 
+from artic3d_core.run_lock import RunFolderBusyError
 from flows import PROJECT_ROOT
 from flows.common import fail, load, resolve_device
 from flows.pipeline import CellResult, run_cell
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         reconstruct_class(
             cell.dataset, cell.cls, a.method, a.stages, a.params, a.overrides, a.device, a.force
         )
-    except (BadInputError, StageUnavailableError) as exc:
+    except (BadInputError, StageUnavailableError, RunFolderBusyError) as exc:
         fail(exc)
 
 
