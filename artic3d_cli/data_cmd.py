@@ -76,13 +76,19 @@ def fetch_lassie_cmd(
     set_: SetOpt = None,
 ) -> None:
     """Download missing LASSIE / E-LASSIE images from img_url; report what is present.
-    Exits 1 (naming what is missing) unless every image is present."""
+    Exits 1 (naming what is missing) unless every image is present, 2 for a malformed
+    annotation file or a class / id that is not a plain file name."""
     from artic3d_core.data.fetch import fetch_lassie
+    from artic3d_core.data.records import DataError
 
     p = Path(params)
     cfg = load_or_exit(p if p.is_file() else None, set_).data  # type: ignore[arg-type]
     root = root or Path(cfg.lassie_root)
-    reports = fetch_lassie(root, _split(classes), download=download)
+    try:
+        reports = fetch_lassie(root, _split(classes), download=download)
+    except DataError as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
     ok = True
     for r in reports:
         if r.annotation_missing:

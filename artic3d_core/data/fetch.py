@@ -1,5 +1,10 @@
 """``fetch_lassie``: download missing LASSIE / E-LASSIE images from their ``img_url`` (spec §1.3)
-and report what is present. Each download is validated as an image and written atomically."""
+and report what is present. Each download is validated as an image and written atomically.
+
+Class names and ids name the files written under the root, so they are checked as plain names
+before anything is downloaded: an annotation file with an id that would write outside the root
+(``x/../../etc``) raises DataError naming the file and line, and nothing of that file is fetched.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from artic3d_core.atomic import atomic_write
 from artic3d_core.data.image_io import read_image
 from artic3d_core.data.lassie import annotation_path, image_path, read_annotation_rows
 from artic3d_core.data.records import DataError
+from artic3d_core.data.safe_paths import check_name
 
 __all__ = ["FetchReport", "fetch_lassie"]
 
@@ -41,6 +47,7 @@ def _download(url: str, dest: Path, timeout: float) -> None:
 
     resp = requests.get(url, timeout=timeout, allow_redirects=True)
     resp.raise_for_status()
+
     def write(tmp: str) -> None:
         Path(tmp).write_bytes(resp.content)
         read_image(tmp)  # keep only what decodes as an image
@@ -54,24 +61,28 @@ def fetch_lassie(
     download: bool = True,
     timeout: float = 20.0,
 ) -> list[FetchReport]:
-    """Check (and with ``download``, fetch) the images of LASSIE + E-LASSIE classes."""
+    """Check (and with ``download``, fetch) the images of LASSIE + E-LASSIE classes.
+
+    Raises DataError for a class or id that is not a plain file name (see the module docstring);
+    a missing or unreadable annotation file is reported in ``annotation_missing``.
+    """
     root = Path(root)
+    classes = [check_name(c, "class") for c in classes or list(LASSIE_CLASSES)]
     reports = []
-    for cls in classes or list(LASSIE_CLASSES):
+    for cls in classes:
         rep = FetchReport(cls)
         for set_name in ("clean", "occluded"):
             csv_path = annotation_path(root, cls, set_name)
-            try:
-                rows, _ = read_annotation_rows(csv_path)
-            except DataError as exc:
-                rep.annotation_missing.append(str(exc))
+            if not csv_path.is_file():
+                rep.annotation_missing.append(f"{csv_path}: annotation file not found")
                 continue
-            for row in rows:
+            rows, _ = read_annotation_rows(csv_path)  # DataError: a malformed file or unsafe id
+            for line, row in rows:
                 image_id = (row.get("id") or "").strip()
                 if not image_id:
                     continue
                 rep.rows += 1
-                dest = image_path(root, cls, image_id)
+                dest = image_path(root, cls, image_id, f"{csv_path}:{line}")
                 if dest.is_file():
                     rep.present += 1
                     continue

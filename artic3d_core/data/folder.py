@@ -25,6 +25,7 @@ from artic3d_core.data.crop import square_box
 from artic3d_core.data.image_io import IMAGE_SUFFIXES, read_image
 from artic3d_core.data.policy import Policy, Problems
 from artic3d_core.data.records import DataError, ImageRecord
+from artic3d_core.data.safe_paths import check_name, path_inside
 
 __all__ = ["estimate_foreground", "load_folder"]
 
@@ -76,9 +77,10 @@ def load_folder(
     problems: Problems | None = None,
 ) -> list[ImageRecord]:
     """Load every image in ``<root>/<cls>/`` (or ``root`` itself if it holds the images), sorted
-    by name; crop boxes from :func:`estimate_foreground`."""
+    by name; crop boxes from :func:`estimate_foreground`. ``cls`` must be a plain folder name."""
     root = Path(root)
-    folder = root / cls if (root / cls).is_dir() else root
+    sub = path_inside(root, check_name(cls, "class"))
+    folder = sub if sub.is_dir() else root
     if not folder.is_dir():
         raise DataError(f"{folder}: image folder not found")
     problems = problems or Problems(policy)

@@ -6,6 +6,13 @@ Layout: ``<root>/images/<cls>/input_<id>.png``, ``<root>/annotations/<cls>.csv``
 ``{x, y, keypointlabels}`` (clean) or a Python-repr string of ``{'value': {...}}`` entries
 (occluded). Occluded rows come after the clean rows. If the ``kps`` column is absent the whole
 image is the box (reference behaviour).
+
+The CSVs are read strictly, and a bad file fails with the file and line named: a quote left
+open (which would otherwise swallow the following rows into one cell), a cell holding a line
+break (every annotation row is one line), a cell over :data:`MAX_CELL_CHARS` characters, or a
+``kps`` cell nested deeper than :data:`MAX_KPS_DEPTH` brackets. Ids and class names become file
+names under the root, so they must be plain names (:mod:`artic3d_core.data.safe_paths`); an id
+that is not is an error of the annotation file and fails the load whatever the policy.
 """
 
 from __future__ import annotations
@@ -22,18 +29,64 @@ from artic3d_core.data.crop import square_box, tight_box_from_keypoints
 from artic3d_core.data.image_io import read_image
 from artic3d_core.data.policy import Policy, Problems
 from artic3d_core.data.records import DataError, ImageRecord, SetName, keypoint_index
+from artic3d_core.data.safe_paths import check_name, path_inside
 
-__all__ = ["annotation_path", "image_path", "load_lassie", "parse_kps_cell", "read_annotation_rows"]
+__all__ = [
+    "MAX_CELL_CHARS",
+    "MAX_KPS_DEPTH",
+    "annotation_path",
+    "image_path",
+    "load_lassie",
+    "parse_kps_cell",
+    "read_annotation_rows",
+]
 
 _CSV_NAME: dict[str, str] = {"clean": "{cls}.csv", "occluded": "{cls}_occ.csv"}
+# A 14-keypoint Label-Studio cell is a few kB; anything near this is not an annotation.
+MAX_CELL_CHARS = 65536
+# list → result → value → keypointlabels is 4 levels; a little slack for extra fields.
+MAX_KPS_DEPTH = 8
 
 
 def annotation_path(root: Path, cls: str, set_name: SetName) -> Path:
-    return Path(root) / "annotations" / _CSV_NAME[set_name].format(cls=cls)
+    """``<root>/annotations/<cls>[_occ].csv``; DataError for a class that is not a plain name."""
+    name = _CSV_NAME[set_name].format(cls=check_name(cls, "class"))
+    return path_inside(root, "annotations", name)
 
 
-def image_path(root: Path, cls: str, image_id: str) -> Path:
-    return Path(root) / "images" / cls / f"input_{image_id}.png"
+def image_path(root: Path, cls: str, image_id: str, where: str = "") -> Path:
+    """``<root>/images/<cls>/input_<id>.png``; DataError (naming ``where``) for a class or id
+    that is not a plain name or a path outside ``root``."""
+    check_name(cls, "class", where)
+    check_name(image_id, "id", where)
+    return path_inside(root, "images", cls, f"input_{image_id}.png", where=where)
+
+
+def _nesting_depth(text: str, limit: int) -> int:
+    """Deepest bracket nesting of ``text`` outside quoted strings, counted up to ``limit + 1``
+    (a linear scan, so a hostile cell cannot exhaust the parsers' recursion)."""
+    depth = deepest = 0
+    quote = ""
+    escaped = False
+    for c in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        elif c in "[{(":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif c in "]})":
+            depth -= 1
+    return deepest
 
 
 def parse_kps_cell(cell: str, where: str = "") -> list[tuple[str, float, float]]:
@@ -46,9 +99,15 @@ def parse_kps_cell(cell: str, where: str = "") -> list[tuple[str, float, float]]
     text = (cell or "").strip()
     if not text:
         raise DataError(f"{where}: empty 'kps' cell")
+    if len(text) > MAX_CELL_CHARS:
+        raise DataError(
+            f"{where}: 'kps' cell has {len(text)} characters (at most {MAX_CELL_CHARS})"
+        )
+    if _nesting_depth(text, MAX_KPS_DEPTH) > MAX_KPS_DEPTH:
+        raise DataError(f"{where}: 'kps' cell is nested deeper than {MAX_KPS_DEPTH} levels")
     try:
         items = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         try:
             items = ast.literal_eval(text)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
@@ -72,19 +131,49 @@ def parse_kps_cell(cell: str, where: str = "") -> list[tuple[str, float, float]]
     return out
 
 
-def read_annotation_rows(path: Path) -> tuple[list[dict[str, str]], bool]:
-    """Rows of an annotation CSV and whether it has a ``kps`` column. Raises DataError."""
+def read_annotation_rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], bool]:
+    """Rows of an annotation CSV as (line number, row), and whether it has a ``kps`` column.
+
+    Raises DataError naming the file and line for a missing file, no ``id`` column, a quote
+    left open, a cell holding a line break or over :data:`MAX_CELL_CHARS` characters, or an id
+    that is not a plain file name (it would name a file outside the dataset root).
+    """
     if not path.is_file():
         raise DataError(f"{path}: annotation file not found")
+    rows: list[tuple[int, dict[str, str]]] = []
+    line = 1
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            fields = reader.fieldnames or []
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
+            reader = csv.reader(f, strict=True)
+            fields = next(reader, [])
+            line = reader.line_num + 1
+            for cells in reader:
+                start, line = line, reader.line_num + 1
+                if not cells:
+                    continue
+                for cell in cells:
+                    if len(cell) > MAX_CELL_CHARS:
+                        raise DataError(
+                            f"{path}:{start}: a cell has {len(cell)} characters "
+                            f"(at most {MAX_CELL_CHARS})"
+                        )
+                    if "\n" in cell or "\r" in cell:
+                        raise DataError(
+                            f"{path}:{start}: a cell spans lines {start}-{reader.line_num} "
+                            "(a quote left open?); every annotation row must be one line"
+                        )
+                rows.append((start, dict(zip(fields, cells, strict=False))))
+    except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a readable CSV ({exc})") from None
+    except csv.Error as exc:
+        hint = "" if "field limit" in str(exc) else "; a quote left open?"
+        raise DataError(f"{path}:{line}: not a readable CSV ({exc}{hint})") from None
     if "id" not in fields:
         raise DataError(f"{path}: no 'id' column (columns: {', '.join(fields) or 'none'})")
+    for start, row in rows:
+        image_id = (row.get("id") or "").strip()
+        if image_id:
+            check_name(image_id, "id", f"{path}:{start}")
     return rows, "kps" in fields
 
 
@@ -130,7 +219,7 @@ def load_lassie(
             raise DataError(f"unknown set {set_name!r} (expected 'clean' or 'occluded')")
         csv_path = annotation_path(root, cls, set_name)
         rows, has_kps = read_annotation_rows(csv_path)
-        for line, row in enumerate(rows, start=2):
+        for line, row in rows:
             image_id = (row.get("id") or "").strip()
             where = f"{csv_path}:{line} (id {image_id or '?'})"
             if not image_id:
@@ -140,7 +229,7 @@ def load_lassie(
                 problems.report(f"{where}: duplicate id, already used at {seen[image_id]}")
                 continue
             seen[image_id] = where
-            img_path = image_path(root, cls, image_id)
+            img_path = image_path(root, cls, image_id, where)
             try:
                 image = read_image(img_path)
                 h, w = image.shape[:2]

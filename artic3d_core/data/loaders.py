@@ -11,6 +11,7 @@ from artic3d_core.data.lassie import load_lassie
 from artic3d_core.data.pascal_part import load_pascal_part
 from artic3d_core.data.policy import Policy, Problems
 from artic3d_core.data.records import DataError, ImageRecord, SetName
+from artic3d_core.data.safe_paths import check_name
 
 __all__ = ["DATASETS", "load_class", "load_class_from_config"]
 
@@ -32,8 +33,11 @@ def load_class(
 
     dataset: ``lassie`` (``sets`` picks clean and/or occluded), ``e-lassie`` (= lassie with both
     sets), ``pascal_part``, ``folder`` or ``synthetic`` (LASSIE format + ground-truth masks).
-    Raises DataError when fewer than ``min_images`` images are usable (the message lists why).
+    Raises DataError when fewer than ``min_images`` images are usable (the message lists why),
+    and for a class name or an annotation id that is not a plain file name (whatever the policy:
+    it would name a file outside ``root``).
     """
+    check_name(cls, "class")
     problems = problems or Problems(policy)
     root = Path(root)
     if dataset == "lassie":

@@ -3,8 +3,10 @@ keypoints, square crop around all labelled part pixels (s = 1.5 in the reference
 
 Layout: ``<root>/JPEGImages/<stem>.jpg``, ``<root>/Annotations_Part/<stem>.mat``,
 ``<root>/image_sets/<cls>.txt`` (``image-sets/`` is accepted too; the reference README and code
-disagree). A list line may be a stem, a file name or a path; its stem is used. Only the FIRST
-object of each annotation is used (reference rule): curate the list so the animal is object 0.
+disagree). A list line may be a stem, a file name or a path; its stem is used, and must be a
+plain file name (no ``..``, no control characters: :mod:`artic3d_core.data.safe_paths`), else the
+load fails naming the list file and line. Only the FIRST object of each annotation is used
+(reference rule): curate the list so the animal is object 0.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from artic3d_core.data.crop import square_box
 from artic3d_core.data.image_io import read_image
 from artic3d_core.data.policy import Policy, Problems
 from artic3d_core.data.records import KEYPOINT_NAMES, DataError, ImageRecord
+from artic3d_core.data.safe_paths import check_name, path_inside
 
 __all__ = [
     "PART_SLOTS",
@@ -60,8 +63,9 @@ _KP_RULES: dict[str, tuple[str, str]] = {
 
 def image_set_path(root: Path, cls: str) -> Path:
     """``image_sets/<cls>.txt`` or ``image-sets/<cls>.txt`` (first that exists)."""
+    check_name(cls, "class")
     for sub in ("image_sets", "image-sets"):
-        p = Path(root) / sub / f"{cls}.txt"
+        p = path_inside(root, sub, f"{cls}.txt")
         if p.is_file():
             return p
     raise DataError(f"{Path(root)}: no image list image_sets/{cls}.txt (nor image-sets/{cls}.txt)")
@@ -184,12 +188,13 @@ def load_pascal_part(
             continue
         stem = Path(entry.split()[0]).stem
         where = f"{list_path}:{line_no} ({stem})"
+        check_name(stem, "image", f"{list_path}:{line_no}")
         if stem in seen:
             problems.report(f"{where}: duplicate image in the list")
             continue
         seen.add(stem)
-        img_path = root / "JPEGImages" / f"{stem}.jpg"
-        mat_path = root / "Annotations_Part" / f"{stem}.mat"
+        img_path = path_inside(root, "JPEGImages", f"{stem}.jpg", where=where)
+        mat_path = path_inside(root, "Annotations_Part", f"{stem}.mat", where=where)
         try:
             image = read_image(img_path)
             obj_mask, parts = read_first_object(mat_path)

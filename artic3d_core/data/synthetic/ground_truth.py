@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from artic3d_core.data.records import DataError, ImageRecord
+from artic3d_core.data.safe_paths import check_name, path_inside
 from artic3d_core.skeleton.skeleton import Skeleton
 
 __all__ = ["SynthGroundTruth", "attach_ground_truth", "load_ground_truth"]
@@ -57,12 +58,15 @@ def _png(path: Path) -> np.ndarray:
 
 
 def load_ground_truth(root: str | Path, cls: str) -> list[SynthGroundTruth]:
-    """All images of ``cls`` (clean then occluded, in id order) with their ground truth."""
-    gdir = Path(root) / "ground_truth" / cls
+    """All images of ``cls`` (clean then occluded, in id order) with their ground truth.
+    Ids name the mask files, so each must be a plain file name (DataError otherwise)."""
+    gdir = path_inside(root, "ground_truth", check_name(cls, "class"))
     path = gdir / "gt.json"
     if not path.is_file():
         raise DataError(f"{path}: synthetic ground truth not found (generate with artic3d synth)")
     meta = json.loads(path.read_text())
+    for g in meta["images"]:
+        check_name(str(g["id"]), "id", str(path))
     sk = Skeleton.load(gdir / "skeleton.json")
     out = []
     for g in meta["images"]:

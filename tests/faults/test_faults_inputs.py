@@ -1,0 +1,178 @@
+"""Bad inputs fail fast with one clear error naming the file and the problem: ids that would
+leave their dataset root, malformed annotation CSVs, YAML alias bombs, empty optimisation
+schedules, a full disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from artic3d_core.data.records import DataError
+
+KPS = json.dumps(
+    [
+        {"x": 10.0, "y": 20.0, "keypointlabels": ["Left eye"]},
+        {"x": 60.0, "y": 70.0, "keypointlabels": ["Muzzle (tip of nose)"]},
+    ]
+)
+
+
+def _png(path: Path, w: int = 40, h: int = 30) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((h, w, 3), 128, dtype=np.uint8)).save(path)
+
+
+def _lassie(tmp_path: Path, csv_text: str, ids=("1", "2")) -> Path:
+    """A LASSIE root of class 'zebra' with images ``ids`` and ``annotations/zebra.csv``."""
+    root = tmp_path / "root" / "lassie"
+    for i in ids:
+        _png(root / "images" / "zebra" / f"input_{i}.png")
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    (root / "annotations" / "zebra.csv").write_text(csv_text)
+    return root
+
+
+def _csv(*rows: str) -> str:
+    return "id,img_url,kps\n" + "".join(r + "\n" for r in rows)
+
+
+def _row(i: str, url: str = "http://example.invalid/x.jpg") -> str:
+    return f'{i},{url},"{KPS.replace(chr(34), chr(34) * 2)}"'
+
+
+# --- 1. ids and paths stay inside their dataset root ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad_id", "problem"),
+    [
+        ("x/../../../outside", "path separator"),
+        ("..", "'..'"),
+        ("/etc/passwd", "path separator"),
+        ("a\\..\\b", "path separator"),
+        ("..evil", "'..'"),
+    ],
+)
+def test_lassie_id_escaping_the_root_fails_the_load(tmp_path, bad_id, problem):
+    from artic3d_core.data.lassie import load_lassie
+
+    root = _lassie(tmp_path, _csv(_row("1"), _row("2"), _row(bad_id)))
+    # the image an escaping id points at exists: the load must still refuse it
+    _png(tmp_path / "root" / "outside.png")
+    _png(root / "images" / "zebra" / "input_x" / "outside.png")
+    with pytest.raises(DataError) as exc:
+        load_lassie(root, "zebra", policy="skip")
+    msg = str(exc.value)
+    assert "zebra.csv:4" in msg and "id" in msg and problem in msg
+
+
+def test_class_name_escaping_the_root_fails_every_loader(tmp_path):
+    from artic3d_core.data.loaders import load_class
+
+    root = _lassie(tmp_path, _csv(_row("1"), _row("2")))
+    for ds in ("lassie", "e-lassie", "pascal_part", "folder", "synthetic"):
+        with pytest.raises(DataError, match=r"class '\.\./lassie' contains a path separator"):
+            load_class(ds, root / "images", "../lassie")
+    from artic3d_core.data.folder import load_folder
+
+    with pytest.raises(DataError, match=r"class '\.\.'"):
+        load_folder(root / "images" / "zebra", "..")
+
+
+def test_pascal_list_entry_must_be_a_plain_name(tmp_path):
+    from artic3d_core.data.pascal_part import load_pascal_part
+
+    root = tmp_path / "pascal"
+    (root / "image_sets").mkdir(parents=True)
+    (root / "image_sets" / "horse.txt").write_text("2008_000001\n..\\..\\secret.jpg\n")
+    with pytest.raises(DataError, match=r"horse\.txt:2: image .* path separator"):
+        load_pascal_part(root, "horse", policy="skip")
+
+
+def test_synthetic_ground_truth_id_must_be_a_plain_name(tmp_path):
+    from artic3d_core.data.synthetic.ground_truth import load_ground_truth
+
+    gdir = tmp_path / "ground_truth" / "zebra"
+    gdir.mkdir(parents=True)
+    (gdir / "gt.json").write_text(json.dumps({"images": [{"id": "../../../x"}]}))
+    (gdir / "skeleton.json").write_text("{}")
+    with pytest.raises(DataError, match=r"gt\.json: id '\.\./\.\./\.\./x' contains a path"):
+        load_ground_truth(tmp_path, "zebra")
+
+
+def test_fetch_refuses_an_escaping_id_before_downloading(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from artic3d_cli.main import app
+    from artic3d_core.data import fetch
+
+    root = _lassie(tmp_path, _csv(_row("1"), _row("3"), _row("x/../../../../pwned")), ids=("1",))
+    calls: list[Path] = []
+    monkeypatch.setattr(fetch, "_download", lambda url, dest, timeout: calls.append(dest))
+    with pytest.raises(DataError, match=r"zebra\.csv:4: id 'x/\.\./.*path separator"):
+        fetch.fetch_lassie(root, ["zebra"])
+    assert calls == []
+    res = CliRunner().invoke(
+        app, ["data", "fetch", "lassie", "--root", str(root), "--classes", "zebra"]
+    )
+    assert res.exit_code == 2, res.output
+    assert "zebra.csv:4" in res.output and "Traceback" not in res.output
+    assert calls == [] and not (tmp_path / "pwned.png").exists()
+    assert not list(tmp_path.rglob("input_x*"))
+
+
+# --- 3. CSV inputs ----------------------------------------------------------------------------
+
+
+def test_unterminated_quote_names_file_and_line(tmp_path):
+    from artic3d_core.data.lassie import load_lassie
+
+    # the open quote on line 3 would swallow the rows after it into one cell
+    text = _csv(_row("1"), '2,"http://example.invalid/2.jpg,[]', _row("3"))
+    root = _lassie(tmp_path, text, ids=("1", "2", "3"))
+    with pytest.raises(DataError, match=r"zebra\.csv:3: .*quote left open"):
+        load_lassie(root, "zebra")
+    # closed only at the very end of the file
+    root = _lassie(tmp_path, _csv(_row("1"), '2,"http://x,[]', "3,http://y,[]"))
+    with pytest.raises(DataError, match=r"zebra\.csv:3: .*quote left open"):
+        load_lassie(root, "zebra")
+
+
+def test_cell_with_a_line_break_or_oversized_is_an_error(tmp_path):
+    from artic3d_core.data.lassie import MAX_CELL_CHARS, load_lassie
+
+    text = _csv(_row("1"), '2,"http://x\n3,http://y",[]')
+    root = _lassie(tmp_path, text)
+    with pytest.raises(DataError, match=r"zebra\.csv:3: a cell spans lines 3-4"):
+        load_lassie(root, "zebra")
+    root = _lassie(tmp_path, _csv(_row("1"), f"2,http://{'x' * (MAX_CELL_CHARS + 1)},[]"))
+    with pytest.raises(DataError, match=r"zebra\.csv:3: .*characters"):
+        load_lassie(root, "zebra")
+    root = _lassie(tmp_path, _csv(_row("1"), f"2,http://{'x' * 200_000},[]"))
+    with pytest.raises(DataError, match=r"zebra\.csv:3: "):
+        load_lassie(root, "zebra")
+
+
+def test_deeply_nested_kps_cell_names_file_and_row(tmp_path):
+    from artic3d_core.data.lassie import load_lassie, parse_kps_cell
+
+    deep = "[" * 50_000 + "]" * 50_000
+    root = _lassie(tmp_path, _csv(_row("1"), f"2,http://x,{deep}", _row("3")), ids=("1", "2", "3"))
+    with pytest.raises(DataError, match=r"zebra\.csv:3: a cell has 100000 characters"):
+        load_lassie(root, "zebra")
+    deep = "[" * 20_000 + "]" * 20_000  # within the cell limit: the nesting bound applies
+    root = _lassie(tmp_path, _csv(_row("1"), f"2,http://x,{deep}", _row("3")), ids=("1", "2", "3"))
+    with pytest.raises(DataError, match=r"zebra\.csv:3 \(id 2\): 'kps' cell is nested deeper"):
+        load_lassie(root, "zebra", policy="stop")
+    recs = load_lassie(root, "zebra", policy="skip")
+    assert [r.image_id for r in recs] == ["1", "3"]
+    for cell in ("{'a': " * 50_000 + "1" + "}" * 50_000, '[{"x": "' + "[" * 100 + '"}]'):
+        with pytest.raises(DataError, match=r"f\.csv:2"):
+            parse_kps_cell(cell, "f.csv:2")
+    # brackets inside strings do not count
+    ok = json.dumps([{"x": 1.0, "y": 2.0, "keypointlabels": ["[" * 20]}])
+    assert parse_kps_cell(ok) == [("[" * 20, 1.0, 2.0)]
