@@ -5,6 +5,11 @@ strict model (``extra="forbid"``): an unknown or mistyped key fails with a messa
 the key and the file. Overrides use the CLI form ``section.key=value`` (the value is parsed as
 YAML, so ``3``, ``0.5``, ``true``, ``[1, 2]`` and ``null`` work).
 
+YAML is read with a bounded loader: a document whose aliases expand to more than
+:data:`MAX_YAML_NODES` nodes (a "billion laughs" bomb) or refer to themselves is refused
+before anything is built from it, and error messages show user input shortened to a few
+hundred characters, so a small hostile file or ``--set`` value costs milliseconds, not gigabytes.
+
 Each package owns the model of its own section (``artic3d_core/<package>/config.py``); this
 module composes them into :class:`Params` and holds the loader.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import reprlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +28,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from artic3d_core.animate.config import AnimateConfig
 from artic3d_core.data.config import DataConfig, SynthConfig
+from artic3d_core.data.safe_paths import check_name
 from artic3d_core.eval.config import EvalConfig
 from artic3d_core.features.config import FeaturesConfig
 from artic3d_core.guidance.config import GuidanceConfig
@@ -34,19 +41,102 @@ from artic3d_core.strict import StrictModel
 from artic3d_core.weights import WeightsConfig
 
 __all__ = [
+    "MAX_YAML_NODES",
     "ConfigError",
     "Params",
     "PipelineConfig",
     "apply_overrides",
     "load_params",
     "params_hash",
+    "safe_yaml_load",
 ]
 
 DEFAULT_PARAMS_FILE = "params.yaml"
+# Nodes a YAML document may hold once its aliases are expanded; params.yaml holds a few hundred.
+MAX_YAML_NODES = 100_000
+_MAX_SHOWN = 300  # characters of user input an error message shows
+_MAX_ERRORS = 20  # validation errors listed in one message
 
 
 class ConfigError(ValueError):
     """A configuration problem, with the file and the key in the message."""
+
+
+class _YamlTooLarge(yaml.YAMLError):
+    pass
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for kv in node.value for n in kv]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expanded_size(root: yaml.Node, limit: int) -> None:
+    """Raise _YamlTooLarge when ``root`` expands (aliases copied out) to more than ``limit``
+    nodes or an alias refers to a node that contains it. Iterative, each node visited once."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_nodes.discard(key)
+            size = 1 + sum(sizes[id(c)] for c in _children(node))
+            if size > limit:
+                raise _YamlTooLarge(
+                    f"aliases expand to more than {limit} nodes (an alias bomb?); "
+                    "write the values out instead"
+                )
+            sizes[key] = size
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise _YamlTooLarge("an alias refers to a node that contains it")
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that checks the composed document's expanded size before constructing it."""
+
+    def compose_document(self) -> yaml.Node:
+        node = super().compose_document()
+        if node is not None:
+            _check_expanded_size(node, MAX_YAML_NODES)
+        return node
+
+
+def safe_yaml_load(text: str) -> Any:
+    """``yaml.safe_load`` with alias expansion bounded (see the module docstring).
+
+    Raises ``yaml.YAMLError`` for invalid YAML, a document over :data:`MAX_YAML_NODES` expanded
+    nodes, a self-referring alias, or nesting too deep for the parser.
+    """
+    try:
+        return yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader subclass
+    except RecursionError:
+        raise yaml.YAMLError("nested too deeply") from None
+
+
+_repr = reprlib.Repr()
+_repr.maxlevel = 3
+_repr.maxdict = _repr.maxlist = _repr.maxtuple = _repr.maxset = 6
+_repr.maxstring = _repr.maxother = 120
+
+
+def _shorten(text: str, limit: int = _MAX_SHOWN) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _show(value: Any) -> str:
+    """A bounded ``repr`` of user input: nested containers are elided, never expanded in full."""
+    return _shorten(_repr.repr(value))
 
 
 class PipelineConfig(StrictModel):
@@ -84,6 +174,7 @@ class PipelineConfig(StrictModel):
                 raise ValueError(f"cell {c!r}: expected 'dataset/class'")
             if parts[0] not in known:
                 raise ValueError(f"cell {c!r}: unknown dataset (expected one of {sorted(known)})")
+            check_name(parts[1], f"cell {c!r}: class")  # it names folders under the roots
         if len(set(cells)) != len(cells):
             raise ValueError("cells: duplicates")
         return cells
@@ -124,28 +215,34 @@ class Params(StrictModel):
 
 def _format_validation_error(err: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid configuration"]
-    for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "<root>"
+    errors = err.errors(include_url=False)
+    for e in errors[:_MAX_ERRORS]:
+        key = _shorten(".".join(str(p) for p in e["loc"]) or "<root>", 120)
         if e["type"] == "extra_forbidden":
             lines.append(f"  unknown key '{key}'")
         else:
             got = e.get("input")
-            got_s = "" if isinstance(got, dict) else f" (got {got!r})"
-            lines.append(f"  key '{key}': {e['msg']}{got_s}")
+            got_s = "" if isinstance(got, dict) else f" (got {_show(got)})"
+            lines.append(f"  key '{key}': {_shorten(e['msg'])}{got_s}")
+    if len(errors) > _MAX_ERRORS:
+        lines.append(f"  … and {len(errors) - _MAX_ERRORS} more")
     return "\n".join(lines)
 
 
 def _parse_override(item: str) -> tuple[list[str], Any]:
+    shown = _show(item)
     if "=" not in item:
-        raise ConfigError(f"override {item!r}: expected section.key=value")
+        raise ConfigError(f"override {shown}: expected section.key=value")
     key, raw = item.split("=", 1)
     path = [p for p in key.strip().split(".") if p]
     if not path:
-        raise ConfigError(f"override {item!r}: empty key")
+        raise ConfigError(f"override {shown}: empty key")
     try:
-        value = yaml.safe_load(raw) if raw.strip() != "" else ""
+        value = safe_yaml_load(raw) if raw.strip() != "" else ""
     except yaml.YAMLError as exc:
-        raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from exc
+        raise ConfigError(
+            f"override {shown}: value is not valid YAML ({_shorten(str(exc))})"
+        ) from None
     return path, value
 
 
@@ -164,7 +261,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | None) -> dict[st
                 nxt = {}
                 node[p] = nxt
             if not isinstance(nxt, dict):
-                raise ConfigError(f"override {item!r}: '{p}' is not a section")
+                raise ConfigError(f"override {_show(item)}: '{_shorten(p, 120)}' is not a section")
             node = nxt
         node[path[-1]] = value
     return out
@@ -184,9 +281,9 @@ def load_params(
         if not p.is_file():
             raise ConfigError(f"{source}: parameter file not found")
         try:
-            loaded = yaml.safe_load(p.read_text())
+            loaded = safe_yaml_load(p.read_text())
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: not valid YAML ({exc})") from exc
+            raise ConfigError(f"{source}: not valid YAML ({_shorten(str(exc))})") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):
@@ -194,7 +291,7 @@ def load_params(
         raw = loaded
     raw = apply_overrides(raw, overrides)
     if overrides:
-        source = f"{source} (with overrides {', '.join(overrides)})"
+        source = f"{source} (with overrides {_shorten(', '.join(overrides))})"
     try:
         return Params.model_validate(raw)
     except ValidationError as err:

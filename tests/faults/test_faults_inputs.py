@@ -176,3 +176,77 @@ def test_deeply_nested_kps_cell_names_file_and_row(tmp_path):
     # brackets inside strings do not count
     ok = json.dumps([{"x": 1.0, "y": 2.0, "keypointlabels": ["[" * 20]}])
     assert parse_kps_cell(ok) == [("[" * 20, 1.0, 2.0)]
+
+
+# --- 2. YAML alias bombs ----------------------------------------------------------------------
+
+
+def _bomb(levels: int = 8) -> str:
+    """A flow-style "billion laughs" list: 9**levels strings from ~300 bytes."""
+    names = "abcdefghij"
+    items = ['&a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    items += [f"&{names[i]} [{','.join([f'*{names[i - 1]}'] * 9)}]" for i in range(1, levels)]
+    return "[" + ", ".join(items) + "]"
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _assert_fast_and_small(fn, match: str) -> str:
+    import time
+
+    from artic3d_core.config import ConfigError
+
+    rss0, t0 = _peak_rss_mb(), time.perf_counter()
+    with pytest.raises(ConfigError, match=match) as exc:
+        fn()
+    assert time.perf_counter() - t0 < 2.0
+    assert _peak_rss_mb() - rss0 < 100.0
+    msg = str(exc.value)
+    assert len(msg) < 1500 and msg.count("lol") <= 9  # at most the input as written
+    return msg
+
+
+def test_alias_bomb_in_params_file_is_refused(tmp_path):
+    from artic3d_core.config import load_params
+
+    f = tmp_path / "params.yaml"
+    f.write_text(f"pipeline:\n  cells: {_bomb()}\n")
+    msg = _assert_fast_and_small(lambda: load_params(f), "alias bomb")
+    assert str(f) in msg
+
+
+def test_alias_bomb_in_set_override_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from artic3d_cli.main import app
+    from artic3d_core.config import load_params
+
+    item = f"pipeline.cells={_bomb()}"
+    assert len(item) < 340
+    _assert_fast_and_small(lambda: load_params(None, [item]), r"pipeline\.cells.*alias bomb")
+    _assert_fast_and_small(lambda: load_params(None, ["seed=&a [*a]"]), "refers to a node")
+    out = tmp_path / "synth"
+    res = CliRunner().invoke(
+        app, ["synth", "--out", str(out), "-p", str(tmp_path / "none.yaml"), "-s", item]
+    )
+    assert res.exit_code == 2 and "alias bomb" in res.output, res.output
+    assert "Traceback" not in res.output and not out.exists()
+
+
+def test_benign_aliases_and_long_inputs_in_messages(tmp_path):
+    from artic3d_core.config import ConfigError, load_params
+
+    f = tmp_path / "params.yaml"
+    f.write_text("seed: &s 3\nsynth:\n  seed: *s\n")
+    assert load_params(f).synth.seed == 3
+    big = "[" + ",".join(str(i) for i in range(50_000)) + "]"
+    with pytest.raises(ConfigError, match=r"key 'seed'") as exc:
+        load_params(None, [f"seed={big}"])
+    assert len(str(exc.value)) < 1500
+    with pytest.raises(ConfigError, match=r"key 'pipeline\.cells\.0'") as exc:
+        load_params(None, [f"pipeline.cells=[{','.join(['[1]'] * 5000)}]"])
+    assert len(str(exc.value)) < 3000 and "more" in str(exc.value)
