@@ -3,13 +3,18 @@
 Stages are data: each :class:`StageSpec` names its iterations, learning rate, optimised
 parameter groups, loss weights, mesh level, render size and σ. ``schedules`` holds named lists;
 ``schedule`` picks one. ``paper`` = spec §7.1/§7.2 exactly; ``demo`` = a short CPU schedule.
+
+Every stage runs at least one iteration and every schedule holds at least one joint stage: the
+joint phase is what fits pose and shape, so a schedule without it (``[]`` included) would
+evaluate the untouched initial model. Both are validation errors naming the key; to drop a
+stage, remove it from the list.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from artic3d_core.strict import StrictModel
 
@@ -25,7 +30,7 @@ class StageSpec(StrictModel):
 
     name: str
     phase: Literal["joint", "instance"] = "joint"
-    iters: int = Field(100, ge=0)
+    iters: int = Field(100, ge=1)
     lr: float = Field(0.05, gt=0)
     params: list[str] = Field(default_factory=lambda: ["global"])
     lev: int = Field(3, ge=0, le=3, description="bone level: 1 root-attached, 2 depth ≤ 2, 3 all")
@@ -150,6 +155,18 @@ class OptimConfig(StrictModel):
     )
     progress: bool = True
     checkpoint: bool = True
+
+    @field_validator("schedules")
+    @classmethod
+    def _check_schedules(cls, schedules: dict[str, list[StageSpec]]) -> dict[str, list[StageSpec]]:
+        for name, stages in schedules.items():
+            if not stages:
+                raise ValueError(f"schedule {name!r} has no stages")
+            if not any(s.phase == "joint" for s in stages):
+                raise ValueError(
+                    f"schedule {name!r} has no joint stage (it would not fit pose or shape)"
+                )
+        return schedules
 
     @model_validator(mode="after")
     def _check(self) -> OptimConfig:

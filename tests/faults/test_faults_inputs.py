@@ -13,6 +13,8 @@ from PIL import Image
 
 from artic3d_core.data.records import DataError
 
+ROOT = Path(__file__).resolve().parents[2]
+
 KPS = json.dumps(
     [
         {"x": 10.0, "y": 20.0, "keypointlabels": ["Left eye"]},
@@ -250,3 +252,37 @@ def test_benign_aliases_and_long_inputs_in_messages(tmp_path):
     with pytest.raises(ConfigError, match=r"key 'pipeline\.cells\.0'") as exc:
         load_params(None, [f"pipeline.cells=[{','.join(['[1]'] * 5000)}]"])
     assert len(str(exc.value)) < 3000 and "more" in str(exc.value)
+
+
+# --- 4. empty schedules and stages without iterations ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ("optim.schedules.demo=[]", r"key 'optim\.schedules'.*schedule 'demo' has no stages"),
+        ("optim.schedules.x=[{name: a, iters: 0}]", r"key 'optim\.schedules\.x\.0\.iters'"),
+        (
+            "optim.schedules.x=[{name: a, phase: instance, params: [mlp_instance]}]",
+            r"schedule 'x' has no joint stage",
+        ),
+    ],
+)
+def test_schedule_without_optimisation_is_a_config_error(override, match):
+    from artic3d_core.config import ConfigError, load_params
+
+    with pytest.raises(ConfigError, match=match):
+        load_params(None, [override])
+
+
+def test_cli_rejects_an_empty_schedule():
+    from typer.testing import CliRunner
+
+    from artic3d_cli.main import app
+
+    res = CliRunner().invoke(
+        app,
+        ["run", "-p", str(ROOT / "params.yaml"), "-s", "optim.schedules.demo=[]"],
+    )
+    assert res.exit_code == 2, res.output
+    assert "optim.schedules" in res.output and "no stages" in res.output
