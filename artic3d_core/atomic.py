@@ -1,18 +1,68 @@
 """Atomic file writes: write into a temp file beside the target, then rename over it, so a
 crash never leaves a half-written artifact. The one implementation for the whole codebase
-(the orchestration layer's manifests skip files whose name contains :data:`TMP_TAG`)."""
+(the orchestration layer's manifests skip files whose name contains :data:`TMP_TAG`).
+
+A write that fails because the filesystem is full raises :class:`DiskFullError` (an
+``OSError`` with errno ``ENOSPC``) saying "no space left on device" and naming the target, and
+leaves neither the temp file nor a changed target behind. Some writers do not report a full disk
+as such (``torch.save`` raises ``RuntimeError: ... unexpected pos``): a failing ``OSError`` or
+``RuntimeError`` is taken as a full disk when an ``ENOSPC`` error is among its causes or when
+less than :data:`LOW_SPACE_BYTES` are left on the target's filesystem, measured before the temp
+file is removed.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["TMP_TAG", "atomic_write", "atomic_write_bytes", "atomic_write_text", "fsync_dir"]
+__all__ = [
+    "LOW_SPACE_BYTES",
+    "TMP_TAG",
+    "DiskFullError",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "fsync_dir",
+]
 
 TMP_TAG = ".tmp-"
+LOW_SPACE_BYTES = 1 << 20
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+class DiskFullError(OSError):
+    """Writing ``path`` failed because its filesystem is full (errno ``ENOSPC``)."""
+
+    def __init__(self, path: str | Path, detail: str = "") -> None:
+        msg = f"{path}: no space left on device"
+        super().__init__(errno.ENOSPC, f"{msg} ({detail})" if detail else msg, str(path))
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _is_disk_full(exc: BaseException, folder: Path) -> bool:
+    """True when ``exc`` (or a cause of it) is ENOSPC / EDQUOT, or when it is an OSError or
+    RuntimeError and ``folder``'s filesystem has less than LOW_SPACE_BYTES left."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in _FULL_ERRNOS:
+            return True
+        e = e.__cause__ or e.__context__
+    if isinstance(exc, OSError | RuntimeError):
+        try:
+            return shutil.disk_usage(folder).free < LOW_SPACE_BYTES
+        except OSError:
+            return False
+    return False
 
 
 def _temp_beside(path: Path) -> Path:
@@ -33,17 +83,24 @@ def fsync_dir(path: str | Path) -> None:
 
 def atomic_write(path: str | Path, writer: Callable[[str], object], fsync: bool = False) -> Path:
     """Call ``writer(tmp_path)`` (a temp file in ``path``'s folder, same suffix), then rename
-    it to ``path``. The temp file is removed if ``writer`` fails. ``fsync``: flush the file
-    and the folder (for artifacts that must survive a power cut). Returns ``path``."""
+    it to ``path``. The temp file is removed if ``writer`` fails; a full disk raises
+    :class:`DiskFullError`. ``fsync``: flush the file and the folder (for artifacts that must
+    survive a power cut). Returns ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_beside(path)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         writer(str(tmp))
         if fsync:
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:
+        if isinstance(exc, DiskFullError) or not _is_disk_full(exc, path.parent):
+            raise
+        detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+        tmp.unlink(missing_ok=True)
+        raise DiskFullError(path, detail) from None
     finally:
         tmp.unlink(missing_ok=True)
     if fsync:

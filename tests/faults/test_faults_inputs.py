@@ -286,3 +286,84 @@ def test_cli_rejects_an_empty_schedule():
     )
     assert res.exit_code == 2, res.output
     assert "optim.schedules" in res.output and "no stages" in res.output
+
+
+# --- 5. a full disk says so --------------------------------------------------------------------
+
+
+def _partial_then(exc: BaseException):
+    def writer(tmp: str) -> None:
+        Path(tmp).write_bytes(b"PK\x03\x04 half an archive")
+        raise exc
+
+    return writer
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        OSError(28, "No space left on device"),
+        RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 64 vs 0"),
+    ],
+)
+def test_full_disk_is_reported_and_leaves_nothing_behind(tmp_path, monkeypatch, exc):
+    import errno
+    import shutil
+
+    from artic3d_core import atomic
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(
+        atomic.shutil, "disk_usage", lambda p: usage._replace(free=0, used=usage.total)
+    )
+    target = tmp_path / "out" / "model.pt"
+    target.parent.mkdir()
+    target.write_bytes(b"previous artifact")
+    with pytest.raises(atomic.DiskFullError) as info:
+        atomic.atomic_write(target, _partial_then(exc))
+    err = info.value
+    assert isinstance(err, OSError) and err.errno == errno.ENOSPC
+    assert "no space left on device" in str(err) and str(target) in str(err)
+    assert type(exc).__name__ in str(err) and "\n" not in str(err)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["model.pt"]
+    assert target.read_bytes() == b"previous artifact"
+
+
+def test_enospc_in_the_cause_chain_or_from_torch_save(tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    import torch
+
+    from artic3d_core import atomic
+
+    def writer(tmp: str) -> None:
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as e:
+            raise RuntimeError("unexpected pos 128 vs 0") from e
+
+    with pytest.raises(atomic.DiskFullError, match="no space left on device"):
+        atomic.atomic_write(tmp_path / "a.pt", writer)
+    assert list(tmp_path.iterdir()) == []
+
+    # torch.save's real failure on a full device (/dev/full), the filesystem reported full
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(atomic.shutil, "disk_usage", lambda p: usage._replace(free=4096))
+    with pytest.raises(atomic.DiskFullError, match=r"b\.pt: no space left on device"):
+        atomic.atomic_write(
+            tmp_path / "b.pt", lambda t: torch.save(torch.zeros(10**5), "/dev/full")
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_other_write_failures_are_not_called_disk_full(tmp_path):
+    from artic3d_core import atomic
+
+    with pytest.raises(RuntimeError, match="unexpected pos"):
+        atomic.atomic_write(tmp_path / "c.pt", _partial_then(RuntimeError("unexpected pos 1")))
+    with pytest.raises(ValueError, match="bad"):
+        atomic.atomic_write(tmp_path / "d.pt", _partial_then(ValueError("bad")))
+    assert list(tmp_path.iterdir()) == []
