@@ -245,12 +245,12 @@ def test_benign_aliases_and_long_inputs_in_messages(tmp_path):
     f = tmp_path / "params.yaml"
     f.write_text("seed: &s 3\nsynth:\n  seed: *s\n")
     assert load_params(f).synth.seed == 3
-    big = "[" + ",".join(str(i) for i in range(50_000)) + "]"
+    big = "[" + ",".join(str(i) for i in range(5_000)) + "]"
     with pytest.raises(ConfigError, match=r"key 'seed'") as exc:
         load_params(None, [f"seed={big}"])
     assert len(str(exc.value)) < 1500
     with pytest.raises(ConfigError, match=r"key 'pipeline\.cells\.0'") as exc:
-        load_params(None, [f"pipeline.cells=[{','.join(['[1]'] * 5000)}]"])
+        load_params(None, [f"pipeline.cells=[{','.join(['[1]'] * 500)}]"])
     assert len(str(exc.value)) < 3000 and "more" in str(exc.value)
 
 
