@@ -49,6 +49,11 @@ def _row(i: str, url: str = "http://example.invalid/x.jpg") -> str:
 # --- 1. ids and paths stay inside their dataset root ------------------------------------------
 
 
+@pytest.mark.fault(
+    "annotation id with '..' or a separator",
+    result="clean error naming file and line",
+    data_lost="none (nothing read or written)",
+)
 @pytest.mark.parametrize(
     ("bad_id", "problem"),
     [
@@ -72,6 +77,7 @@ def test_lassie_id_escaping_the_root_fails_the_load(tmp_path, bad_id, problem):
     assert "zebra.csv:4" in msg and "id" in msg and problem in msg
 
 
+@pytest.mark.fault("class name escaping the dataset root", result="clean error", data_lost="none")
 def test_class_name_escaping_the_root_fails_every_loader(tmp_path):
     from artic3d_core.data.loaders import load_class
 
@@ -85,6 +91,11 @@ def test_class_name_escaping_the_root_fails_every_loader(tmp_path):
         load_folder(root / "images" / "zebra", "..")
 
 
+@pytest.mark.fault(
+    "Pascal-Part list entry escaping the root",
+    result="clean error naming file and line",
+    data_lost="none",
+)
 def test_pascal_list_entry_must_be_a_plain_name(tmp_path):
     from artic3d_core.data.pascal_part import load_pascal_part
 
@@ -95,6 +106,9 @@ def test_pascal_list_entry_must_be_a_plain_name(tmp_path):
         load_pascal_part(root, "horse", policy="skip")
 
 
+@pytest.mark.fault(
+    "synthetic ground-truth id escaping the root", result="clean error", data_lost="none"
+)
 def test_synthetic_ground_truth_id_must_be_a_plain_name(tmp_path):
     from artic3d_core.data.synthetic.ground_truth import load_ground_truth
 
@@ -106,6 +120,11 @@ def test_synthetic_ground_truth_id_must_be_a_plain_name(tmp_path):
         load_ground_truth(tmp_path, "zebra")
 
 
+@pytest.mark.fault(
+    "data fetch with an escaping id",
+    result="refused before any download",
+    data_lost="none (nothing written)",
+)
 def test_fetch_refuses_an_escaping_id_before_downloading(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
@@ -130,6 +149,11 @@ def test_fetch_refuses_an_escaping_id_before_downloading(tmp_path, monkeypatch):
 # --- 3. CSV inputs ----------------------------------------------------------------------------
 
 
+@pytest.mark.fault(
+    "CSV with an unterminated quote",
+    result="clean error naming file and line",
+    data_lost="none (no row swallowed)",
+)
 def test_unterminated_quote_names_file_and_line(tmp_path):
     from artic3d_core.data.lassie import load_lassie
 
@@ -144,6 +168,11 @@ def test_unterminated_quote_names_file_and_line(tmp_path):
         load_lassie(root, "zebra")
 
 
+@pytest.mark.fault(
+    "CSV cell with a line break or > 64 Ki chars",
+    result="clean error naming file and line",
+    data_lost="none",
+)
 def test_cell_with_a_line_break_or_oversized_is_an_error(tmp_path):
     from artic3d_core.data.lassie import MAX_CELL_CHARS, load_lassie
 
@@ -159,6 +188,9 @@ def test_cell_with_a_line_break_or_oversized_is_an_error(tmp_path):
         load_lassie(root, "zebra")
 
 
+@pytest.mark.fault(
+    "kps cell nested 20,000-50,000 deep", result="clean error naming file and row", data_lost="none"
+)
 def test_deeply_nested_kps_cell_names_file_and_row(tmp_path):
     from artic3d_core.data.lassie import load_lassie, parse_kps_cell
 
@@ -202,16 +234,20 @@ def _assert_fast_and_small(fn, match: str) -> str:
 
     from artic3d_core.config import ConfigError
 
-    rss0, t0 = _peak_rss_mb(), time.perf_counter()
+    rss0, t0 = _peak_rss_mb(), time.process_time()
     with pytest.raises(ConfigError, match=match) as exc:
         fn()
-    assert time.perf_counter() - t0 < 2.0
+    # CPU time, not wall time (the machine may be shared); an unbounded bomb takes minutes
+    assert time.process_time() - t0 < 5.0
     assert _peak_rss_mb() - rss0 < 100.0
     msg = str(exc.value)
     assert len(msg) < 1500 and msg.count("lol") <= 9  # at most the input as written
     return msg
 
 
+@pytest.mark.fault(
+    "YAML alias bomb in params.yaml", result="refused, < 5 s CPU, < 100 MB", data_lost="none"
+)
 def test_alias_bomb_in_params_file_is_refused(tmp_path):
     from artic3d_core.config import load_params
 
@@ -221,6 +257,9 @@ def test_alias_bomb_in_params_file_is_refused(tmp_path):
     assert str(f) in msg
 
 
+@pytest.mark.fault(
+    "YAML alias bomb in a --set value", result="refused, < 5 s CPU, < 100 MB", data_lost="none"
+)
 def test_alias_bomb_in_set_override_is_refused(tmp_path):
     from typer.testing import CliRunner
 
@@ -239,6 +278,7 @@ def test_alias_bomb_in_set_override_is_refused(tmp_path):
     assert "Traceback" not in res.output and not out.exists()
 
 
+@pytest.mark.fault("long input in a config error", result="message shortened", data_lost="none")
 def test_benign_aliases_and_long_inputs_in_messages(tmp_path):
     from artic3d_core.config import ConfigError, load_params
 
@@ -257,6 +297,9 @@ def test_benign_aliases_and_long_inputs_in_messages(tmp_path):
 # --- 4. empty schedules and stages without iterations ------------------------------------------
 
 
+@pytest.mark.fault(
+    "empty schedule / stage with iters 0", result="config error naming the key", data_lost="none"
+)
 @pytest.mark.parametrize(
     ("override", "match"),
     [
@@ -275,6 +318,9 @@ def test_schedule_without_optimisation_is_a_config_error(override, match):
         load_params(None, [override])
 
 
+@pytest.mark.fault(
+    "artic3d run with an empty schedule", result="exit 2, one line", data_lost="none"
+)
 def test_cli_rejects_an_empty_schedule():
     from typer.testing import CliRunner
 
@@ -299,6 +345,11 @@ def _partial_then(exc: BaseException):
     return writer
 
 
+@pytest.mark.fault(
+    "disk full while writing an artifact",
+    result="'no space left on device'",
+    data_lost="none (no temp file, target kept)",
+)
 @pytest.mark.parametrize(
     "exc",
     [
@@ -329,6 +380,11 @@ def test_full_disk_is_reported_and_leaves_nothing_behind(tmp_path, monkeypatch, 
     assert target.read_bytes() == b"previous artifact"
 
 
+@pytest.mark.fault(
+    "disk full inside torch.save",
+    result="'no space left on device'",
+    data_lost="none (no temp file, target kept)",
+)
 def test_enospc_in_the_cause_chain_or_from_torch_save(tmp_path, monkeypatch):
     import errno
     import shutil

@@ -35,6 +35,11 @@ def _start_holder(folder: Path) -> subprocess.Popen:
     return p
 
 
+@pytest.mark.fault(
+    "second writer on a run folder; SIGKILLed holder",
+    result="refused with holder named; lock freed",
+    data_lost="none",
+)
 def test_second_writer_is_refused_and_a_killed_holder_frees_the_lock(tmp_path):
     holder = _start_holder(tmp_path)
     try:
@@ -50,6 +55,9 @@ def test_second_writer_is_refused_and_a_killed_holder_frees_the_lock(tmp_path):
         assert f'"pid": {os.getpid()}' in lock.path.read_text()
 
 
+@pytest.mark.fault(
+    "writer waiting for a busy run folder", result="gets the lock on release", data_lost="none"
+)
 def test_waiting_writer_gets_the_lock_when_the_holder_finishes(tmp_path):
     first = RunFolderLock(tmp_path).acquire()
     threading.Timer(0.5, first.release).start()

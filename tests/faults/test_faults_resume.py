@@ -70,6 +70,11 @@ def uninterrupted(scene, tmp_path_factory):
     return m, res
 
 
+@pytest.mark.fault(
+    "resume after a part-code stage (in process)",
+    result="identical to uninterrupted",
+    data_lost="none",
+)
 def test_joint_resumed_after_a_part_code_stage_equals_uninterrupted(scene, uninterrupted, tmp_path):
     ref, ref_res = uninterrupted
     _joint(scene, _stages()[:1], tmp_path)  # the "killed" run: finished stage 0 only
@@ -88,6 +93,11 @@ def test_mirror_map_depends_on_the_skeleton_only(scene, uninterrupted):
         assert torch.equal(ref.sym_map(level), fresh.sym_map(level))
 
 
+@pytest.mark.fault(
+    "instances on a joint model rebuilt from disk",
+    result="identical to in-memory",
+    data_lost="none",
+)
 def test_instance_on_a_rebuilt_joint_model_equals_in_memory(scene, uninterrupted, tmp_path):
     """The flow rebuilds the joint model from ``model.pt`` in another process; the CLI keeps it
     in memory. Both must fit the same instance."""
@@ -141,6 +151,11 @@ def clean_instance(scene, uninterrupted):
     return _instance(uninterrupted[0], scene, None)[0]
 
 
+@pytest.mark.fault(
+    "checkpoint flipped / garbage / deleted / NaN",
+    result="identical to uninterrupted",
+    data_lost="none (bad stage recomputed)",
+)
 @pytest.mark.parametrize(
     ("damage", "damaged"), [(d, "last") for d in DAMAGE] + [("flipped bytes", "all")]
 )
@@ -166,6 +181,11 @@ def test_damaged_instance_checkpoint_is_recomputed(
     assert all(r.resumed for r in res)
 
 
+@pytest.mark.fault(
+    "unreadable progress.json",
+    result="identical to uninterrupted",
+    data_lost="the phase's finished stages",
+)
 def test_unreadable_progress_file_starts_over(scene, uninterrupted, tmp_path, caplog):
     ref, _ = uninterrupted
     _joint(scene, _stages(), tmp_path)

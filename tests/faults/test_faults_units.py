@@ -23,6 +23,9 @@ def _body(calls: list):
     return body
 
 
+@pytest.mark.fault(
+    "unit file edited (same size) or deleted", result="unit rebuilt, one log line", data_lost="none"
+)
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
