@@ -2,7 +2,8 @@
 
 Runs offline on CPU with the tiny (random-weight) prior, every stage, the three methods, clean
 and occluded sets. A loopback Prefect server is started for the run (unless ``PREFECT_API_URL``
-is set) so every DVC stage reports to one place; it is stopped at the end.
+is set) so every DVC stage reports to one place; it is stopped at the end, and it exits by itself
+if this process is killed before that (see ``flows.server``).
 """
 
 from __future__ import annotations
