@@ -240,6 +240,8 @@ def test_scheduled_benchmark_run_completes_with_metrics_and_artifacts(
             assert kinds["IntervalSchedule"].interval.total_seconds() == INTERVAL_S
             if how == "work-pool":
                 assert dep.work_pool_name == POOL
+                limit = dep.global_concurrency_limit  # prefect.yaml: one run at a time
+                assert limit is not None and limit.limit == 1, limit
                 # prefect deploy adds the --interval schedule to the cron of prefect.yaml
                 assert set(kinds) == {"CronSchedule", "IntervalSchedule"}, kinds
                 cron = load_params(ROOT / "params.yaml").pipeline.schedule_cron
