@@ -190,6 +190,11 @@ def _read_deployment(client, timeout: float = 180.0):
             time.sleep(2)
 
 
+@pytest.mark.fault(
+    "scheduled benchmark rerun (work pool; serve)",
+    result="run completes with rows + artifacts",
+    data_lost="none",
+)
 @pytest.mark.parametrize("how", ["work-pool", "serve"])
 def test_scheduled_benchmark_run_completes_with_metrics_and_artifacts(
     how: str, tmp_path: Path, monkeypatch

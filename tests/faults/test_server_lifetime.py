@@ -44,6 +44,11 @@ def _wait_gone(pid: int, timeout: float) -> float | None:
 
 
 @pytest.mark.slow
+@pytest.mark.fault(
+    "SIGKILL of a run that started a Prefect server",
+    result="server exits with its owner",
+    data_lost="none",
+)
 def test_server_dies_with_its_sigkilled_owner(tmp_path: Path):
     owner = subprocess.Popen(
         [sys.executable, "-c", OWNER, str(tmp_path)],
@@ -81,6 +86,9 @@ def test_server_dies_with_its_sigkilled_owner(tmp_path: Path):
             os.killpg(server_pid, signal.SIGKILL)
 
 
+@pytest.mark.fault(
+    "recorded server whose owner is dead", result="killed by the next start", data_lost="none"
+)
 def test_sweep_kills_a_recorded_server_whose_owner_is_dead(tmp_path: Path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
