@@ -33,16 +33,18 @@ def export(
     from artic3d_core.export.gltf_rig import write_rigged_glb
     from artic3d_core.export.mesh import atlas_uvs, texture_atlas, write_obj
     from artic3d_core.export.model_rig import model_animation, rig_from_model
-    from artic3d_core.optim.pipeline import load_instance, load_joint
+    from artic3d_core.pipeline.layout import Cell, RunLayout
+    from artic3d_core.pipeline.stage_files import read_instance, read_joint
 
     if fmt not in ("glb", "obj", "gif", "mp4"):
         raise typer.BadParameter(f"--format {fmt!r}: expected glb, obj, gif or mp4")
     cfg = load_or_exit(params, set_, device)
     dev = resolve_device(cfg.device)
-    base = Path(cfg.pipeline.run_dir) / dataset / cls / method
-    joint_dir, inst_dir = base / "joint", base / "instances" / f"{inst:03d}"
+    cell, lay = Cell(dataset, cls), RunLayout(Path(cfg.pipeline.run_dir))
+    joint_dir = lay.stage_dir(cell, method, "joint")
+    inst_dir = lay.instance_dir(cell, method, inst)
     try:
-        joint, _ = load_joint(joint_dir, cfg, dev)
+        joint, _ = read_joint(joint_dir, cfg, dev)
     except FileNotFoundError as exc:
         typer.secho(f"{exc}\n  run the pipeline for {dataset}/{cls} ({method}) first", err=True)
         raise typer.Exit(2) from None
@@ -50,7 +52,7 @@ def export(
         raise typer.BadParameter(f"--inst {inst}: the class has {joint.n_instances} images")
     model, k = (joint, inst)
     if inst_dir.is_dir():
-        model, k = load_instance(joint, inst_dir)
+        model, k = read_instance(joint, inst_dir)
     else:
         typer.echo(f"note: {inst_dir} not found, exporting the joint (class-level) shape")
     out = out or Path("exports") / dataset / cls / method / f"{inst:03d}.{fmt}"

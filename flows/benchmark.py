@@ -18,6 +18,7 @@ from typing import Any
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from artic3d_core.pipeline.layout import STAGES, Cell
 from flows import PROJECT_ROOT
 from flows.common import fail, load, resolve_device
 from flows.pipeline import CellResult, run_cell
@@ -25,7 +26,6 @@ from flows.publish import publish_cell
 from flows.tables import tables
 from tasks.context import StageContext
 from tasks.errors import BadInputError, StageUnavailableError
-from tasks.layout import STAGES, Cell
 from tasks.options import TASK_OPTIONS
 
 

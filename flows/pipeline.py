@@ -1,19 +1,23 @@
 """The per-cell pipeline, composed once and run either as Prefect tasks or as plain calls.
 
 data → [rough foreground → enhance (mapped per image)] → features → skeleton → joint →
-instances (mapped per instance) → eval. ``ctx.stages`` limits what is computed; earlier units
-are then only reused (a DVC stage computes its own outputs and nothing else).
+instances (mapped per instance) → eval: the stage order of
+:func:`artic3d_core.pipeline.reconstruct.reconstruct_class`, each stage a cached unit.
+``ctx.stages`` limits what is computed; earlier units are then only reused (a DVC stage computes
+its own outputs and nothing else).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from prefect import unmapped
 
+from artic3d_core.pipeline.layout import STAGES
+from artic3d_core.pipeline.reconstruct import instance_count
+from artic3d_core.pipeline.stage_files import read_crop_index
 from artic3d_core.run_lock import RunFolderLock
 from tasks import animate as t_anim
 from tasks import data as t_data
@@ -23,7 +27,6 @@ from tasks import preprocess as t_pre
 from tasks import skeleton as t_skel
 from tasks.artifacts import UnitResult
 from tasks.context import StageContext
-from tasks.layout import STAGES
 
 __all__ = ["CellResult", "run_cell"]
 
@@ -82,7 +85,7 @@ def _run_cell(ctx: StageContext, as_tasks: bool) -> CellResult:
     enhanced: list[UnitResult] = []
     if t_pre.method_spec(ctx).enhance_inputs:
         fg = call(t_pre.rough_fg_task, t_pre.run_rough_fg, ctx, data)
-        n = len(json.loads((Path(data.path) / "index.json").read_text()))
+        n = len(read_crop_index(data.path))
         if as_tasks:
             futs = t_pre.enhance_image_task.map(
                 unmapped(ctx), unmapped(data), unmapped(fg), range(n)
@@ -99,11 +102,9 @@ def _run_cell(ctx: StageContext, as_tasks: bool) -> CellResult:
     out.units.append(skel)
     if order(last) < order("optimise"):
         return out
-    joint = call(t_opt.joint_task, t_opt.run_joint, ctx, data, feats, skel)
+    joint = call(t_opt.joint_task, t_opt.run_joint, ctx, data, feats, skel, enhanced)
     out.units.append(joint)
-    n = len(json.loads((Path(data.path) / "index.json").read_text()))
-    if ctx.params.pipeline.max_instances:
-        n = min(n, ctx.params.pipeline.max_instances)
+    n = instance_count(ctx.params, len(read_crop_index(data.path)))
     if as_tasks:
         insts = list(t_opt.instance_task.map(unmapped(ctx), unmapped(joint), range(n)).result())
     else:

@@ -11,6 +11,7 @@ import argparse
 
 from prefect import flow
 
+from artic3d_core.pipeline.layout import STAGES, Cell
 from artic3d_core.run_lock import RunFolderBusyError
 from flows import PROJECT_ROOT
 from flows.common import fail, load, resolve_device
@@ -18,7 +19,6 @@ from flows.pipeline import CellResult, run_cell
 from flows.publish import publish_cell
 from tasks.context import StageContext
 from tasks.errors import BadInputError, StageUnavailableError
-from tasks.layout import STAGES, Cell
 
 
 @flow(name="reconstruct-class", log_prints=True)

@@ -18,10 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from artic3d_core.config import Params, params_hash
+from artic3d_core.pipeline.layout import Cell, RunLayout, stage_seed
 from tasks.artifacts import Provenance, git_revision
-from tasks.layout import Cell, RunLayout
 
-__all__ = ["StageContext", "code_version", "make_key"]
+__all__ = ["PIPELINE_MODULES", "StageContext", "code_version", "make_key"]
+
+# the stage functions, stage files and method registry every stage runs through
+PIPELINE_MODULES = (
+    "artic3d_core.pipeline.stages",
+    "artic3d_core.pipeline.stage_files",
+    "artic3d_core.pipeline.methods",
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,9 +85,8 @@ class StageContext:
         return p if p.is_absolute() else Path(self.project_root) / p
 
     def seed_for(self, *keys: object) -> int:
-        from artic3d_core.seeding import derive_seed
-
-        return derive_seed(self.params.seed, str(self.cell), self.method or "", *keys)
+        """The unit's seed, the same :func:`stage_seed` that ``artic3d run`` uses."""
+        return stage_seed(self.params.seed, self.cell, self.method, *keys)
 
     def provenance(self, sections: tuple[str, ...], modules: tuple[str, ...]) -> Provenance:
         return Provenance(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from artic3d_core.errors import BadInputError
+
 __all__ = [
     "BadInputError",
     "StageUnavailableError",
@@ -11,10 +13,6 @@ __all__ = [
     "is_transient",
     "retry_transient",
 ]
-
-
-class BadInputError(ValueError):
-    """The input (data, parameters, files) is wrong: retrying cannot help."""
 
 
 class StageUnavailableError(RuntimeError):

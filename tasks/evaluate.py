@@ -2,24 +2,23 @@
 
 ``runs/<cell>/<method>/eval/``: ``metrics.parquet`` (rows in the schema of
 :mod:`artic3d_core.metrics.schema`) and ``metrics.json`` (metric → value, for a glance).
-Wraps ``artic3d_core.eval.evaluate.evaluate_class``; fails clearly until it exists.
+Wraps :func:`artic3d_core.pipeline.stages.run_eval`.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from prefect import task
 
+from artic3d_core.pipeline import stages
 from tasks.artifacts import UnitResult, build_unit
-from tasks.context import StageContext
+from tasks.context import PIPELINE_MODULES, StageContext
 from tasks.options import TASK_OPTIONS
-from tasks.require import require
 
 SECTIONS = ("eval",)
-MODULES = ("artic3d_core.eval", "artic3d_core.metrics", "tasks.evaluate")
+MODULES = ("artic3d_core.eval", "artic3d_core.metrics", *PIPELINE_MODULES, "tasks.evaluate")
 
 
 def run_eval(
@@ -32,25 +31,12 @@ def run_eval(
     prov = ctx.provenance(SECTIONS, MODULES)
 
     def body(tmp: Path) -> dict[str, Any]:
-        from artic3d_core.metrics.store import append_rows
-
-        evaluate = require("artic3d_core.eval.evaluate", "evaluate_class", "eval")
-        rows = evaluate(
-            data_dir=Path(data.path),
-            joint_dir=Path(joint.path),
-            instance_dirs=[Path(u.path) for u in instances],
-            params=ctx.params,
-            dataset=ctx.cell.dataset,
-            cls=ctx.cell.cls,
-            method=ctx.method,
-            device=ctx.device,
-            params_hash=prov.params_hash,
-            git_rev=prov.git_revision,
-        )
-        append_rows(tmp / "metrics.parquet", rows)
-        summary = {f"{r.set}/{r.metric}": r.value for r in rows}
-        (tmp / "metrics.json").write_text(json.dumps(summary, indent=1, sort_keys=True))
-        return {"n_rows": len(rows)}
+        res = stages.run_eval(
+            ctx.params, Path(data.path), Path(joint.path), [Path(u.path) for u in instances], tmp,
+            ctx.cell.dataset, ctx.cell.cls, ctx.method or "", ctx.device, prov.params_hash,
+            prov.git_revision,
+        )  # fmt: skip
+        return {"n_rows": res["n_rows"]}
 
     return build_unit("eval", out, key, prov, body, ctx.forced, not ctx.runs("eval"))
 

@@ -1,8 +1,7 @@
 """Stages ``joint`` and ``instance`` (mapped per instance): the shape/pose/texture optimisation.
 
 ``runs/<cell>/<method>/joint/`` is the shared (class-level) result; ``instances/<i>/`` one unit
-per image. Both wrap ``artic3d_core.optim`` (``run_joint`` / ``run_instance``); until those
-exist the stage fails with :class:`tasks.errors.StageUnavailableError` — never a fake result.
+per image. Both wrap :mod:`artic3d_core.pipeline.stages` (``run_joint`` / ``run_instance``).
 """
 
 from __future__ import annotations
@@ -13,10 +12,10 @@ from typing import Any
 
 from prefect import task
 
+from artic3d_core.pipeline import stages
 from tasks.artifacts import UnitResult, build_unit
-from tasks.context import StageContext
+from tasks.context import PIPELINE_MODULES, StageContext
 from tasks.options import TASK_OPTIONS
-from tasks.require import require
 
 SECTIONS = ("model", "render", "losses", "optim", "guidance", "weights")
 MODULES = (
@@ -25,12 +24,17 @@ MODULES = (
     "artic3d_core.losses",
     "artic3d_core.optim",
     "artic3d_core.guidance",
+    *PIPELINE_MODULES,
     "tasks.optimise",
 )
 
 
 def run_joint(
-    ctx: StageContext, data: UnitResult, features: UnitResult, skeleton: UnitResult
+    ctx: StageContext,
+    data: UnitResult,
+    features: UnitResult,
+    skeleton: UnitResult,
+    enhanced: list[UnitResult],
 ) -> UnitResult:
     out = ctx.layout.stage_dir(ctx.cell, ctx.method or "", "joint")
     key = ctx.key(
@@ -41,20 +45,11 @@ def run_joint(
     ckpt = out.with_name(f".{out.name}.ckpt-{key[:16]}")
 
     def body(tmp: Path) -> dict[str, Any]:
-        joint = require("artic3d_core.optim.pipeline", "run_joint", "joint optimisation")
-        res = joint(
-            data_dir=Path(data.path),
-            features_dir=Path(features.path),
-            skeleton_dir=Path(skeleton.path),
-            out_dir=tmp,
-            params=ctx.params,
-            method=ctx.method,
-            device=ctx.device,
-            seed=ctx.seed_for("joint"),
-            ckpt_dir=ckpt,
-            cls=ctx.cell.cls,
-        )
-        return dict(res or {})
+        return stages.run_joint(
+            ctx.params, Path(data.path), Path(features.path), Path(skeleton.path), tmp,
+            ctx.method or "", ctx.device, ctx.seed_for("joint"), ctx.cell.cls,
+            [Path(u.path) for u in enhanced], ckpt,
+        )  # fmt: skip
 
     res = build_unit(
         "joint",
@@ -74,17 +69,10 @@ def run_instance(ctx: StageContext, joint: UnitResult, index: int) -> UnitResult
     key = ctx.key("instance", SECTIONS, MODULES, joint=joint.key, index=index)
 
     def body(tmp: Path) -> dict[str, Any]:
-        inst = require("artic3d_core.optim.pipeline", "run_instance", "instance optimisation")
-        res = inst(
-            joint_dir=Path(joint.path),
-            index=index,
-            out_dir=tmp,
-            params=ctx.params,
-            method=ctx.method,
-            device=ctx.device,
-            seed=ctx.seed_for("instance", index),
-        )
-        return dict(res or {})
+        return stages.run_instance(
+            ctx.params, Path(joint.path), index, tmp, ctx.method or "", ctx.device,
+            ctx.seed_for("instance", index),
+        )  # fmt: skip
 
     return build_unit(
         "instance",
@@ -99,9 +87,13 @@ def run_instance(ctx: StageContext, joint: UnitResult, index: int) -> UnitResult
 
 @task(name="joint-optimisation", **TASK_OPTIONS)
 def joint_task(
-    ctx: StageContext, data: UnitResult, features: UnitResult, skeleton: UnitResult
+    ctx: StageContext,
+    data: UnitResult,
+    features: UnitResult,
+    skeleton: UnitResult,
+    enhanced: list[UnitResult],
 ) -> UnitResult:
-    return run_joint(ctx, data, features, skeleton)
+    return run_joint(ctx, data, features, skeleton, enhanced)
 
 
 @task(name="instance-optimisation", **TASK_OPTIONS)

@@ -1,21 +1,20 @@
-"""Stage ``skeleton``: discover the 3D skeleton from the clustered masks (spec §3)."""
+"""Stage ``skeleton``: discover the 3D skeleton from the clustered masks (``docs/method.md §3``);
+wraps :func:`artic3d_core.pipeline.stages.run_skeleton`."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from prefect import task
 
+from artic3d_core.pipeline import stages
 from tasks.artifacts import UnitResult, build_unit
-from tasks.context import StageContext
+from tasks.context import PIPELINE_MODULES, StageContext
 from tasks.options import TASK_OPTIONS
-from tasks.require import require
 
 SECTIONS = ("skeleton", "features")
-MODULES = ("artic3d_core.skeleton", "tasks.skeleton")
+MODULES = ("artic3d_core.skeleton", *PIPELINE_MODULES, "tasks.skeleton")
 
 
 def run_skeleton(ctx: StageContext, features: UnitResult) -> UnitResult:
@@ -23,21 +22,7 @@ def run_skeleton(ctx: StageContext, features: UnitResult) -> UnitResult:
     key = ctx.key("skeleton", SECTIONS, MODULES, features=features.key)
 
     def body(tmp: Path) -> dict[str, Any]:
-        import torch
-
-        discover = require("artic3d_core.skeleton.discovery", "discover_skeleton", "skeleton")
-        with np.load(Path(features.path) / "features.npz") as z:
-            masks = torch.from_numpy(z["masks"].astype(np.int64))
-        skel, report = discover(
-            masks,
-            ctx.params.skeleton,
-            reference=ctx.params.skeleton.reference,
-            n_clusters=ctx.params.features.n_clusters,
-        )
-        skel.save(tmp / "skeleton.json")
-        rep = report.as_dict() if hasattr(report, "as_dict") else dict(vars(report))
-        (tmp / "report.json").write_text(json.dumps(rep, indent=1, default=str))
-        return {"n_joints": len(getattr(skel, "parents", []))}
+        return stages.run_skeleton(ctx.params, Path(features.path), tmp)
 
     return build_unit(
         "skeleton",

@@ -8,11 +8,11 @@ from typing import Any
 from prefect import task
 
 from artic3d_core.config import Params
+from artic3d_core.data.synthetic import generate
+from artic3d_core.pipeline.layout import Cell
 from tasks.artifacts import UnitResult, build_unit
 from tasks.context import PROJECT_ROOT, StageContext
-from tasks.layout import Cell
 from tasks.options import TASK_OPTIONS
-from tasks.require import require
 
 SECTIONS = ("synth",)
 MODULES = ("artic3d_core.data.synthetic", "tasks.synth")
@@ -27,7 +27,6 @@ def run_synth(
     key = ctx.key("synth", SECTIONS, MODULES)
 
     def body(tmp: Path) -> dict[str, Any]:
-        generate = require("artic3d_core.data.synthetic", "generate", "synth")
         c = params.synth
         manifest = generate(
             tmp,

@@ -16,9 +16,9 @@ from typing import Any
 from prefect import task
 
 from artic3d_core.config import Params
+from artic3d_core.pipeline.layout import Cell
 from tasks.artifacts import atomic_write_bytes, atomic_write_json, atomic_write_text
 from tasks.context import PROJECT_ROOT, StageContext
-from tasks.layout import Cell
 from tasks.options import TASK_OPTIONS
 
 

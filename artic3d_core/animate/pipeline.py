@@ -93,14 +93,3 @@ def animate_instance(
     summary["seconds"] = round(time.time() - t0, 2)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     return {**summary, "weights": weights}
-
-
-def run_animation(
-    joint_dir: Path, inst_dir: Path, out_dir: Path, params: Params, device, seed: int
-) -> dict[str, Any]:
-    """Stage function: load the joint model + instance result and animate that instance."""
-    from artic3d_core.optim.pipeline import load_instance, load_joint
-
-    joint, saved = load_joint(joint_dir, params, device)
-    model, k = load_instance(joint, inst_dir)
-    return animate_instance(model, k, out_dir, params, device, seed, saved["cls"])

@@ -8,6 +8,7 @@ is recorded with every record (``ImageRecord.crop_scale``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ from torchvision.transforms import InterpolationMode
 
 from artic3d_core.data.records import DataError, ImageRecord
 
-__all__ = ["Crop", "crop_keypoints", "crop_record", "square_box", "tight_box_from_keypoints"]
+__all__ = ["ClassCrops", "Crop", "crop_keypoints", "crop_record", "square_box", "tight_box_from_keypoints"]
 
 
 def tight_box_from_keypoints(kps: np.ndarray) -> tuple[float, float, float, float]:
@@ -93,3 +94,26 @@ def crop_record(rec: ImageRecord, size: int) -> Crop:
     return Crop(
         out, crop_keypoints(rec.keypoints, rec.crop_box), mask, part, rec.crop_box, rec.crop_scale
     )
+
+
+@dataclass
+class ClassCrops:
+    """The stored crops of one class (written by the data stage, read by every later one).
+
+    images: (N, 3, S, S) float32 [0, 1]; keypoints (N, 14, 3) crop units; masks (N, S, S) bool
+    and part_masks (N, S, S) uint8 when the dataset has them; index: one entry per image
+    (image_id, set, path, crop_box, crop_scale)."""
+
+    images: torch.Tensor
+    keypoints: np.ndarray
+    masks: np.ndarray | None
+    part_masks: np.ndarray | None
+    index: list[dict[str, Any]]
+
+    @property
+    def sets(self) -> list[str]:
+        return [r["set"] for r in self.index]
+
+    @property
+    def image_ids(self) -> list[str]:
+        return [str(r["image_id"]) for r in self.index]

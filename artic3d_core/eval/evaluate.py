@@ -10,9 +10,9 @@ Instances without an instance-stage result are evaluated with the joint model.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,32 +21,26 @@ import torch
 import torch.nn.functional as F
 
 from artic3d_core.config import Params
-from artic3d_core.data.store import load_crops
+from artic3d_core.data.crop import ClassCrops
+from artic3d_core.data.records import KEYPOINT_NAMES
 from artic3d_core.eval.clip_similarity import CLIPScorer, clip_similarity, masked_image
 from artic3d_core.eval.iou import part_iou, silhouette_iou
 from artic3d_core.eval.pck import pck_transfer
 from artic3d_core.eval.rows import clip_rows, iou_row, pck_rows
 from artic3d_core.metrics.schema import MetricRow, RunContext
+from artic3d_core.model.articulated import ArticulatedModel
 from artic3d_core.optim.outputs import instance_geometry, render_instance_views
-from artic3d_core.optim.pipeline import load_instance, load_joint
 from artic3d_core.weights import WeightsInfo
 
 log = logging.getLogger(__name__)
 
 
-def _manifest_weights(unit_dir: Path) -> list[WeightsInfo]:
-    m = Path(unit_dir) / "manifest.json"
-    if not m.is_file():
-        return []
-    prov = json.loads(m.read_text()).get("provenance", {})
-    return [WeightsInfo(**w) for w in prov.get("weights", [])]
+@dataclass
+class ClassEvaluation:
+    """The metric rows of one class and, per set, the PCK of each named keypoint (%)."""
 
-
-def _feature_backend(features_dir: Path, params: Params) -> str:
-    m = Path(features_dir) / "manifest.json"
-    if m.is_file():
-        return json.loads(m.read_text()).get("meta", {}).get("backend", params.features.backend)
-    return params.features.backend
+    rows: list[MetricRow]
+    pck_per_keypoint: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _dedupe(infos: list[WeightsInfo]) -> tuple[WeightsInfo, ...]:
@@ -72,9 +66,12 @@ def _synthetic_azimuths(index: list[dict[str, Any]], cls: str) -> np.ndarray | N
 
 
 def evaluate_class(
-    data_dir: Path,
-    joint_dir: Path,
-    instance_dirs: list[Path],
+    crops: ClassCrops,
+    joint: ArticulatedModel,
+    models: list[ArticulatedModel],
+    foreground: torch.Tensor,
+    weights: list[WeightsInfo],
+    feature_backend: str,
     params: Params,
     dataset: str,
     cls: str,
@@ -82,21 +79,16 @@ def evaluate_class(
     device,
     params_hash: str,
     git_rev: str,
-) -> list[MetricRow]:
-    """All metric rows of one class; see the module docstring for the protocol."""
+) -> ClassEvaluation:
+    """All metric rows of one class; see the module docstring for the protocol.
+
+    ``models[k]``: instance k's model (the joint model where no instance stage ran);
+    ``foreground``: (N, S, S) bool preprocessing masks (the CLIP reference crops);
+    ``weights``: the weights that made the inputs (features, guidance), recorded per row."""
     cfg = params.eval
-    crops = load_crops(data_dir)
-    joint, saved = load_joint(joint_dir, params, device)
     B = joint.n_instances
-    models = [joint] * B
-    weights: list[WeightsInfo] = []
-    for d in instance_dirs:
-        m, k = load_instance(joint, d)
-        models[k] = m
-        weights += _manifest_weights(d)
-    features_dir = Path(saved["features_dir"])
-    weights += _manifest_weights(features_dir)
-    backend = _feature_backend(features_dir, params)
+    weights = list(weights)
+    backend = feature_backend
     size = params.eval_render_size()
 
     t0 = time.time()
@@ -108,8 +100,7 @@ def evaluate_class(
     scorer = CLIPScorer.from_config(
         params.weights, device, cfg.clip_image_size, cfg.clip_batch_size
     )
-    with np.load(features_dir / "features.npz") as z:
-        fg = torch.from_numpy(z["masks"] > 0)
+    fg = foreground.bool().cpu()
     clip_res = []
     for k in range(B):
         img = crops.images[k]
@@ -140,6 +131,7 @@ def evaluate_class(
         groups["occluded"] = np.arange(B)  # E-LASSIE protocol: all images
     gt_az = _synthetic_azimuths(crops.index, cls) if dataset == "synthetic" else None
     rows: list[MetricRow] = []
+    per_kp: dict[str, dict[str, float]] = {}
     for set_name, idx in groups.items():
         if len(idx) < 2:
             log.warning("%s/%s %s: %d images, PCK needs 2", dataset, cls, set_name, len(idx))
@@ -152,6 +144,11 @@ def evaluate_class(
         scale = float(crops.index[idx[0]].get("crop_scale", params.data.crop_scale))
         res = pck_transfer(v2d[idx], vis[idx], kps, cfg.pck_threshold, "paper", crop_scale=scale)
         rows += pck_rows(ctx, res, seconds=geo_s)
+        per_kp[set_name] = {
+            n: round(100.0 * float(v), 2)
+            for n, v in zip(KEYPOINT_NAMES, res.per_keypoint, strict=True)
+            if np.isfinite(v)
+        }
         if cfg.pck_report_reference:
             ref_res = pck_transfer(
                 v2d[idx], vis[idx], kps, cfg.pck_threshold, "reference", crop_scale=scale
@@ -177,4 +174,4 @@ def evaluate_class(
             err = azimuth_error(pred_az, gt_az[idx], cfg.azimuth_mirror_center_deg)
             rows.append(ctx.row("azim_err_deg", err.mean_deg, images=len(idx)))
             rows.append(ctx.row("azim_err_mirror_deg", err.mean_mirror_deg, images=len(idx)))
-    return rows
+    return ClassEvaluation(rows, per_kp)

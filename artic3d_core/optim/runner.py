@@ -218,7 +218,7 @@ def run_stage(
 ) -> StageResult:
     """Run one stage in place on ``model`` for ``instances`` (joint: all; instance: [k]).
 
-    ``guidance`` (a ``Guidance``) is required when the stage weights contain ``dass``
+    ``guidance`` (a ``Guidance``) is required when the stage weights contain ``guidance``
     (the optimiser adds ``guidance.loss(renders, prompt)``); ``guidance_views(generator)`` →
     random views (spec §5). Returns the loss history.
     """
@@ -237,10 +237,10 @@ def run_stage(
     opt = torch.optim.Adam(params, lr=stage.lr)
     depth = torch.tensor(model.skeleton.bone_depth(), device=model.bone_rot.device)
     sigma = stage.sigma
-    guided = "dass" in stage.weights
+    guided = "guidance" in stage.weights
     if guided and guidance is None:
         raise GuidanceMissingError(
-            f"stage {stage.name} has a 'dass' weight but no guidance was given"
+            f"stage {stage.name} has a 'guidance' weight but no guidance was given"
         )
     bar = tqdm(range(stage.iters), desc=stage.name, disable=not progress, leave=False)
     for j in bar:
@@ -253,10 +253,10 @@ def run_stage(
         )
         total = sum(stage.weights[k] * v for k, v in terms.items())
         if guided:
-            terms["dass"] = _guidance_term(
+            terms["guidance"] = _guidance_term(
                 model, stage, instances, guidance, guidance_views, inputs, gen, s, guidance_cfg
             )
-            total = total + stage.weights["dass"] * terms["dass"]
+            total = total + stage.weights["guidance"] * terms["guidance"]
         opt.zero_grad(set_to_none=True)
         total.backward()
         if "pose_prior" in stage.weights and model.bone_rot.grad is not None:

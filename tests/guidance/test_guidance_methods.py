@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from artic3d_core.guidance.config import GuidanceConfig
-from artic3d_core.guidance.methods import METHODS, get_method
+from artic3d_core.pipeline.methods import METHODS, get_method
 
 
 def test_methods_as_named_configurations():

@@ -4,7 +4,7 @@ import torch
 
 from artic3d_core.guidance.config import GuidanceConfig
 from artic3d_core.model.articulated import ArticulatedModel
-from artic3d_core.optim.config import demo_schedule
+from artic3d_core.optim.config import StageSpec
 from artic3d_core.optim.runner import FitInputs, _guidance_term
 from artic3d_core.optim.toy_scene import quadruped_skeleton
 
@@ -31,8 +31,10 @@ def _grads(guided, mode="instances"):
     with torch.no_grad():
         m.bone_rot.normal_(0, 0.3)
         m.text_img.normal_()
-    stage = next(s for s in demo_schedule() if s.name == "instance_refine")
-    stage = stage.model_copy(update={"image_size": 32, "mesh_level": 1, "faces_per_pixel": 4})
+    stage = StageSpec(name="instance_refine", phase="instance", iters=1, lr=0.01,
+                      params=["texture", "mlp_instance"], mesh_level=1, deform=True, sigma=1e-6,
+                      texture="uv", image_size=32, faces_per_pixel=4,
+                      weights={"guidance": 1.0})  # fmt: skip
     cfg = GuidanceConfig(guided_params=guided, pose_exploration=mode)
     inputs = FitInputs(torch.zeros(1, 3, 32, 32), torch.zeros(1, 32, 32, dtype=torch.long),
                        torch.zeros(1, 8, 8, dtype=torch.long), torch.zeros(1, 20, 8, 8),

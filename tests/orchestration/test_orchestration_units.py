@@ -13,17 +13,16 @@ from pathlib import Path
 import pytest
 
 from artic3d_core.config import ConfigError, load_params
+from artic3d_core.pipeline.layout import Cell
 from tasks.artifacts import Provenance, build_unit, valid_manifest
-from tasks.errors import BadInputError, StageUnavailableError, TransientError, is_transient
-from tasks.layout import Cell
-from tasks.require import require
+from tasks.errors import BadInputError, TransientError, is_transient
 
 ROOT = Path(__file__).resolve().parents[2]
 PROV = Provenance("h", {}, 0, "rev", "code", "tiny")
 
 
 def test_cell_parse_and_layout(tmp_path: Path) -> None:
-    from tasks.layout import RunLayout
+    from artic3d_core.pipeline.layout import RunLayout
 
     c = Cell.parse("e-lassie/tiger")
     assert (c.dataset, c.cls, str(c)) == ("e-lassie", "tiger", "e-lassie/tiger")
@@ -119,13 +118,6 @@ def test_retry_only_transient() -> None:
     assert not is_transient(BadInputError("x")) and not is_transient(ValueError())
     assert retry_transient(None, None, Failed(data=ConnectionError("net")))
     assert not retry_transient(None, None, Failed(data=BadInputError("bad file")))
-
-
-def test_missing_stage_fails_clearly() -> None:
-    with pytest.raises(StageUnavailableError, match="does not exist"):
-        require("artic3d_core.no_such_module", "run", "joint optimisation")
-    with pytest.raises(StageUnavailableError, match="has no 'nope'"):
-        require("artic3d_core.seeding", "nope", "x")
 
 
 def test_enabled_dataset_absent_fails_with_fetch_instructions(tmp_path: Path) -> None:

@@ -2,7 +2,7 @@
 
 ```
 runs/<dataset>/<class>/data/                       loaded + cropped inputs (method-free)
-runs/<dataset>/<class>/<method>/preprocess/         enhanced/<image_id>/, features/
+runs/<dataset>/<class>/<method>/preprocess/         rough_fg/, enhanced/<image_id>/, features/
 runs/<dataset>/<class>/<method>/skeleton/           skeleton.json, report.json
 runs/<dataset>/<class>/<method>/joint/              joint optimisation result
 runs/<dataset>/<class>/<method>/instances/<i>/      per-instance optimisation results
@@ -11,6 +11,9 @@ runs/<dataset>/<class>/<method>/eval/               metric rows (parquet) + metr
 metrics/metrics.parquet, metrics/summary.json       all rows / the DVC metrics file
 reports/table.md                                    the rendered table
 ```
+
+``artic3d run`` and the Prefect flow write the same layout, and both derive every stage's seed
+with :func:`stage_seed`, so the two give the same result for the same cell.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks.errors import BadInputError
+from artic3d_core.errors import BadInputError
+from artic3d_core.seeding import derive_seed
 
-__all__ = ["STAGES", "Cell", "RunLayout"]
+__all__ = ["STAGES", "Cell", "RunLayout", "stage_seed"]
 
 STAGES: tuple[str, ...] = (
     "data",
@@ -68,5 +72,23 @@ class RunLayout:
     def stage_dir(self, cell: Cell, method: str, stage: str) -> Path:
         return self.method_dir(cell, method) / stage
 
+    def rough_fg_dir(self, cell: Cell, method: str) -> Path:
+        return self.stage_dir(cell, method, "preprocess") / "rough_fg"
+
+    def enhanced_dir(self, cell: Cell, method: str, image_id: str) -> Path:
+        return self.stage_dir(cell, method, "preprocess") / "enhanced" / image_id
+
+    def features_dir(self, cell: Cell, method: str) -> Path:
+        return self.stage_dir(cell, method, "preprocess") / "features"
+
     def instance_dir(self, cell: Cell, method: str, index: int) -> Path:
         return self.stage_dir(cell, method, "instances") / f"{index:03d}"
+
+    def animation_dir(self, cell: Cell, method: str, index: int) -> Path:
+        return self.stage_dir(cell, method, "animation") / f"{index:03d}"
+
+
+def stage_seed(base_seed: int, cell: Cell, method: str | None, *keys: object) -> int:
+    """The seed of one stage unit: ``params.seed`` mixed with the cell, the method and the
+    unit's own keys (``"joint"``, ``("instance", k)``, ``("enhance", image_id)``...)."""
+    return derive_seed(base_seed, str(cell), method or "", *keys)
