@@ -44,6 +44,7 @@ def run(
     ),
     cls: str = typer.Option("zebra", "--cls", help="class name"),
     method: str = typer.Option("hi-lassie", help="hi-lassie | hi-lassie+ | artic3d"),
+    outputs: bool = typer.Option(True, help="write meshes, renders and GIFs per instance"),
     params: ParamsOpt = Path("params.yaml"),
     set_: SetOpt = None,
     device: DeviceOpt = None,
@@ -67,7 +68,7 @@ def run(
     typer.echo(f"{dataset}/{cls} {method}: image sets {', '.join(data_sets(cfg, dataset))}")
     try:
         res = reconstruct_class(
-            cfg, cfg.pipeline.run_dir, dataset, cls, method, dev, log=typer.echo
+            cfg, cfg.pipeline.run_dir, dataset, cls, method, dev, log=typer.echo, outputs=outputs
         )
     except (BadInputError, RunFolderBusyError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)

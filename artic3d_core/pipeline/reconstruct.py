@@ -69,12 +69,14 @@ def reconstruct_class(
     device,
     project_root: str | Path = ".",
     log: Callable[[str], None] = lambda _msg: None,
+    outputs: bool = True,
 ) -> ClassRun:
     """Reconstruct and evaluate ``dataset/cls`` with ``method`` under ``run_root``.
 
     data → enhancement (when the method enhances its inputs) → features → skeleton → joint →
     instances → animation (``pipeline.animate``) → evaluation of every image set the data stage
-    read. ``log`` receives one line per finished stage. The method folder's lock is held
+    read. ``log`` receives one line per finished stage; ``outputs=False`` skips the per-instance
+    meshes and renders (the metrics do not depend on them). The method folder's lock is held
     throughout, as the flow holds it: a second writer gets
     :class:`~artic3d_core.run_lock.RunFolderBusyError`."""
     cell = Cell(dataset, cls)
@@ -82,7 +84,7 @@ def reconstruct_class(
     spec = get_method(method, params.guidance)
     with RunFolderLock(lay.method_dir(cell, method)):
         return _reconstruct(
-            params, lay, cell, spec.enhance_inputs, method, device, project_root, log
+            params, lay, cell, spec.enhance_inputs, method, device, project_root, log, outputs
         )
 
 
@@ -95,6 +97,7 @@ def _reconstruct(
     device,
     project_root: str | Path,
     log: Callable[[str], None],
+    outputs: bool,
 ) -> ClassRun:
     from artic3d_core.metrics.schema import git_revision
 
@@ -139,7 +142,7 @@ def _reconstruct(
         out = lay.instance_dir(cell, method, i)
         s = seed("instance", i)
         stage("instance", out, lambda d, i=i, s=s: st.run_instance(
-            params, joint, i, d, method, device, s))  # fmt: skip
+            params, joint, i, d, method, device, s, outputs))  # fmt: skip
         insts.append(out)
     if params.pipeline.animate and insts:
         stage("animate", lay.animation_dir(cell, method, 0), lambda d: st.run_animation(
