@@ -67,14 +67,15 @@ def run_joint(
 def run_instance(ctx: StageContext, joint: UnitResult, index: int) -> UnitResult:
     out = ctx.layout.instance_dir(ctx.cell, ctx.method or "", index)
     key = ctx.key("instance", SECTIONS, MODULES, joint=joint.key, index=index)
+    ckpt = out.with_name(f".{out.name}.ckpt-{key[:16]}")  # as the joint unit's
 
     def body(tmp: Path) -> dict[str, Any]:
         return stages.run_instance(
             ctx.params, Path(joint.path), index, tmp, ctx.method or "", ctx.device,
-            ctx.seed_for("instance", index),
+            ctx.seed_for("instance", index), True, ckpt,
         )  # fmt: skip
 
-    return build_unit(
+    res = build_unit(
         "instance",
         out,
         key,
@@ -83,6 +84,8 @@ def run_instance(ctx: StageContext, joint: UnitResult, index: int) -> UnitResult
         ctx.forced,
         not ctx.runs("optimise"),
     )
+    shutil.rmtree(ckpt, ignore_errors=True)
+    return res
 
 
 @task(name="joint-optimisation", **TASK_OPTIONS)

@@ -131,18 +131,20 @@ def _reconstruct(
     stage("features", feats, lambda d: st.run_features(params, data, enhanced, d, device))
     skel = lay.stage_dir(cell, method, "skeleton")
     stage("skeleton", skel, lambda d: st.run_skeleton(params, feats, d))
+    # per-stage checkpoints, kept until the evaluation is written: a rerun after a kill
+    # resumes every optimisation where it stopped (finished phases load their last stage)
+    ckpt = lay.method_dir(cell, method) / ".checkpoints" if params.optim.checkpoint else None
     joint = lay.stage_dir(cell, method, "joint")
-    ckpt = joint.with_name(".joint.ckpt") if params.optim.checkpoint else None
     stage("joint", joint, lambda d: st.run_joint(
-        params, data, feats, skel, d, method, device, seed("joint"), cls, enhanced, ckpt))  # fmt: skip
-    if ckpt is not None:
-        shutil.rmtree(ckpt, ignore_errors=True)  # the joint folder is complete
+        params, data, feats, skel, d, method, device, seed("joint"), cls, enhanced,
+        ckpt and ckpt / "joint"))  # fmt: skip
     insts = []
     for i in range(instance_count(params, len(ids))):
         out = lay.instance_dir(cell, method, i)
         s = seed("instance", i)
         stage("instance", out, lambda d, i=i, s=s: st.run_instance(
-            params, joint, i, d, method, device, s, outputs))  # fmt: skip
+            params, joint, i, d, method, device, s, outputs,
+            ckpt and ckpt / "instances" / str(i)))  # fmt: skip
         insts.append(out)
     if params.pipeline.animate and insts:
         stage("animate", lay.animation_dir(cell, method, 0), lambda d: st.run_animation(
@@ -151,4 +153,6 @@ def _reconstruct(
         params, data, joint, insts, d, dataset, cls, method, device, params_hash(params),
         git_revision(project_root)))  # fmt: skip
     run.metrics = ev["metrics"]
+    if ckpt is not None:
+        shutil.rmtree(ckpt, ignore_errors=True)  # the run is complete: its checkpoints are spent
     return run

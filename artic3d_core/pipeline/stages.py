@@ -312,9 +312,11 @@ def run_instance(
     device,
     seed: int,
     outputs: bool = True,
+    ckpt_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Per-instance stages (``docs/method.md §7.2``) for image ``index``; writes ``instance.pt``
-    and, with ``outputs``, meshes / renders / a turntable GIF under ``outputs/``."""
+    and, with ``outputs``, meshes / renders / a turntable GIF under ``outputs/``.
+    ``ckpt_dir``: persistent per-stage checkpoints (resume after a kill); None = none."""
     t0 = time.time()
     seed_everything(seed)
     spec = get_method(method, params.guidance)
@@ -329,7 +331,7 @@ def run_instance(
     guidance, views_fn = _guidance_for(params, spec, stages, device)
     weights = [guidance.info] if guidance is not None and guidance.info is not None else []
     model, res = fit_instance(
-        joint, index, inputs, stages, None, seed, params.losses,
+        joint, index, inputs, stages, ckpt_dir, seed, params.losses,
         params.optim.prior_level_for(), guidance, views_fn, params.optim.progress,
         params.guidance,
     )  # fmt: skip

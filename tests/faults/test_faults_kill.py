@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 def short_params(dst: Path, root: Path) -> Path:
     """The repository's params.yaml with every demo stage at a fifth of its iterations (at
-    least 3), 3 clean zebra images at 64², all paths under ``root``."""
+    least 3), 3 clean + 1 occluded zebra images at 64², 2 instances, all paths under ``root``."""
     p = yaml.safe_load((ROOT / "params.yaml").read_text())
     for st in p["optim"]["schedules"]["demo"]:
         st["iters"] = max(3, st["iters"] // 5)
@@ -41,6 +41,10 @@ def short_params(dst: Path, root: Path) -> Path:
         metrics_dir=str(root / "metrics"),
         reports_dir=str(root / "reports"),
     )
+    p["synth"].update(
+        classes=["zebra"], n_clean=3, n_occluded=1, image_size=64, contact_sheet=False
+    )
+    p["pipeline"].update(max_instances=2, animate=False)
     p["features"].update(mask_size=64)
     p["features"]["offline"].update(work_size=64)
     dst.write_text(yaml.safe_dump(p, sort_keys=False))
@@ -54,7 +58,7 @@ def _env() -> dict[str, str]:
 def _cli(params: Path, cwd: Path) -> list[str]:
     return [
         sys.executable, "-m", "artic3d_cli.main", "run", "--params", str(params),
-        "--cls", "zebra", "--max-images", "3", "--no-outputs",
+        "--cls", "zebra", "--no-outputs",
     ]  # fmt: skip
 
 
@@ -176,13 +180,10 @@ def _dvc_project(dst: Path) -> Path:
     p = yaml.safe_load(params.read_text())
     for k in ("synthetic_root",):
         p["data"][k] = "data/synthetic/demo"
-    p["synth"].update(
-        out_dir="data/synthetic/demo", classes=["zebra"], n_clean=3, n_occluded=1,
-        image_size=64, contact_sheet=False,
-    )  # fmt: skip
+    p["synth"]["out_dir"] = "data/synthetic/demo"
     p["pipeline"].update(
         run_dir="runs", metrics_dir="metrics", reports_dir="reports", cells=["synthetic/zebra"],
-        methods=["hi-lassie"], max_instances=2, animate=False,
+        methods=["hi-lassie"],
     )  # fmt: skip
     params.write_text(yaml.safe_dump(p, sort_keys=False))
     _git(dst, "init", "-q")
