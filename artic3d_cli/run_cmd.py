@@ -38,6 +38,16 @@ def headline(metrics: dict) -> dict[str, dict[str, float]]:
     return out
 
 
+def image_counts(data_dir: Path) -> dict[str, int]:
+    """``{set: images, ..., "total": images}`` from the data stage's index."""
+    from collections import Counter
+
+    from artic3d_core.pipeline.stage_files import read_crop_index
+
+    counts = Counter(str(r["set"]) for r in read_crop_index(data_dir))
+    return {**dict(sorted(counts.items())), "total": sum(counts.values())}
+
+
 def run(
     dataset: str = typer.Option(
         "synthetic", help="synthetic | lassie | e-lassie | pascal_part | folder"
@@ -77,6 +87,7 @@ def run(
         "dataset": dataset,
         "class": cls,
         "method": method,
+        "images": image_counts(res.dirs["data"][0]),
         "sets": headline(res.metrics),
         "pck_per_keypoint": {
             k.split("/")[0]: v for k, v in res.metrics.items() if k.endswith("/pck_per_keypoint")

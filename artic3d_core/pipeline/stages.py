@@ -88,9 +88,13 @@ def dataset_root(params: Params, dataset: str, project_root: str | Path = ".") -
 
 
 def data_sets(params: Params, dataset: str) -> tuple[str, ...]:
-    """The image sets read: ``pipeline.synthetic_sets`` on the synthetic benchmark, else clean
-    (E-LASSIE's occluded images come with ``data.e_lassie``)."""
-    return tuple(params.pipeline.synthetic_sets) if dataset == "synthetic" else ("clean",)
+    """The image sets read: ``pipeline.synthetic_sets`` on the synthetic benchmark; clean and
+    occluded for ``e-lassie`` (and for ``lassie`` with ``data.e_lassie``); else clean."""
+    if dataset == "synthetic":
+        return tuple(params.pipeline.synthetic_sets)
+    if dataset == "e-lassie" or (dataset == "lassie" and params.data.e_lassie):
+        return ("clean", "occluded")
+    return ("clean",)
 
 
 def run_data(params: Params, root: Path, dataset: str, cls: str, out_dir: Path) -> dict[str, Any]:
