@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import torch
 
-from artic3d_core.guidance.base import (
+from artic3d_core.guidance.config import DassSettings, LatentStepSettings
+from artic3d_core.guidance.interface import (
     GuidanceOutput,
     check_images,
     resize_for_prior,
 )
-from artic3d_core.guidance.config import DassSettings, LatentStepSettings
 from artic3d_core.guidance.stable_diffusion import StableDiffusion
 from artic3d_core.weights import WeightsInfo
 
@@ -142,7 +142,7 @@ def _target_and_grad(
 
 
 class DassGuidance:
-    """DASS as a :class:`~artic3d_core.guidance.base.Guidance` (3D distillation, spec §6.13)."""
+    """DASS as a :class:`~artic3d_core.guidance.interface.Guidance` (3D distillation, spec §6.13)."""
 
     name = "dass"
 

@@ -13,9 +13,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from artic3d_core.guidance.base import check_images, format_prompt, resize_for_prior
 from artic3d_core.guidance.config import EnhanceSettings, GuidanceConfig
 from artic3d_core.guidance.dass import dass_target
+from artic3d_core.guidance.interface import check_images, format_prompt, resize_for_prior
 from artic3d_core.guidance.stable_diffusion import StableDiffusion
 from artic3d_core.weights import WeightsInfo
 

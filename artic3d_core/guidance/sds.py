@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from artic3d_core.guidance.base import GuidanceOutput, check_images, resize_for_prior
 from artic3d_core.guidance.config import SdsSettings
 from artic3d_core.guidance.dass import latent_step
+from artic3d_core.guidance.interface import GuidanceOutput, check_images, resize_for_prior
 from artic3d_core.guidance.stable_diffusion import StableDiffusion
 from artic3d_core.weights import WeightsInfo
 
@@ -39,7 +39,7 @@ def sds_latent_grad(
 
 
 class SdsGuidance:
-    """SDS as a :class:`~artic3d_core.guidance.base.Guidance`."""
+    """SDS as a :class:`~artic3d_core.guidance.interface.Guidance`."""
 
     name = "sds"
 
