@@ -16,7 +16,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from artic3d_cli.env import set_process_defaults
+from artic3d_core.env import set_process_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 

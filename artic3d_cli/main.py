@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from artic3d_cli import bench_cmd, data_cmd, export_cmd, run_cmd, tables_cmd, weights_cmd
-from artic3d_cli.env import set_process_defaults
+from artic3d_core.env import set_process_defaults
 
 set_process_defaults()
 

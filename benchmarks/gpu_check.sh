@@ -74,7 +74,7 @@ WORK=$(mktemp -d /tmp/gpu_check.XXXXXX)
 SUMMARY=()
 export PYTHONUNBUFFERED=1
 unset PYTHONDONTWRITEBYTECODE
-# offline, as the entry points set it (artic3d_cli/env.py)
+# offline, as the entry points set it (artic3d_core/env.py)
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 DO_NOT_TRACK=1 \
     DVC_NO_ANALYTICS=1 PREFECT_SERVER_ANALYTICS_ENABLED=false TQDM_MININTERVAL=1 \
     PREFECT_HOME=$WORK/prefect

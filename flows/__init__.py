@@ -6,7 +6,7 @@ Importing this package sets the process defaults (offline, analytics off, ``PREF
 
 from pathlib import Path
 
-from artic3d_cli.env import set_process_defaults
+from artic3d_core.env import set_process_defaults
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 set_process_defaults(PROJECT_ROOT)

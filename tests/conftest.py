@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from artic3d_cli.env import DEFAULTS
+from artic3d_core.env import DEFAULTS
 
 for _k, _v in DEFAULTS.items():
     os.environ.setdefault(_k, _v)

@@ -1,7 +1,8 @@
-"""Process-level defaults set by the entry points (never by the library).
+"""Process-level defaults for the entry points: the CLI, ``flows`` and the test suite.
 
 Offline by default (no silent downloads), Prefect state inside the project, analytics off.
-A variable the user has already set wins.
+A variable the user has already set wins. It lives in the lowest layer so that every entry point
+can import it; library code never calls :func:`set_process_defaults` — only entry points do.
 """
 
 from __future__ import annotations
