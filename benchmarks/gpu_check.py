@@ -121,8 +121,8 @@ def model(a: argparse.Namespace) -> int:
     from render import timed  # benchmarks/render.py: this script's folder is on sys.path
 
     from artic3d_core.model.articulated import ArticulatedModel
-    from artic3d_core.optim.toy_scene import quadruped_skeleton
     from artic3d_core.render import backend as rb
+    from artic3d_core.skeleton.toy import quadruped_skeleton
 
     dev = torch.device(a.device)
     sk = quadruped_skeleton()

@@ -8,7 +8,7 @@ from artic3d_core.export.gltf_rig import write_rigged_glb
 from artic3d_core.export.model_rig import model_animation, posed_world_vertices, rig_from_model
 from artic3d_core.export.validate import validate_gltf
 from artic3d_core.model.articulated import ArticulatedModel
-from artic3d_core.optim.toy_scene import quadruped_skeleton
+from artic3d_core.skeleton.toy import quadruped_skeleton
 
 
 def _model():

@@ -16,14 +16,13 @@ import torch
 from artic3d_core.model.articulated import ArticulatedModel
 from artic3d_core.optim.config import StageSpec
 from artic3d_core.optim.runner import FitInputs, fit_instance, fit_joint, stage_checkpoint
-from artic3d_core.optim.toy_scene import make_toy_scene
 
 COMMON = {"image_size": 32, "faces_per_pixel": 10, "mesh_level": 1, "feat_grid": 16}
 
 
 @pytest.fixture(scope="module")
-def scene():
-    return make_toy_scene(n_instances=2, image_size=32, seed=1)
+def scene(toy_scene_factory):
+    return toy_scene_factory(n_instances=2, image_size=32, seed=1)
 
 
 def _inputs(sc) -> FitInputs:

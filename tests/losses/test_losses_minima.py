@@ -4,7 +4,7 @@ import torch
 
 from artic3d_core import losses as L
 from artic3d_core.model.template import sphere_template
-from artic3d_core.optim.toy_scene import quadruped_skeleton
+from artic3d_core.skeleton.toy import quadruped_skeleton
 
 
 def test_silhouette_and_texture_zero_at_target():

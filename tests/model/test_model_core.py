@@ -11,9 +11,9 @@ from artic3d_core.model.part_mlp import PartMLPs
 from artic3d_core.model.symmetry import mirror_map
 from artic3d_core.model.template import sphere_template
 from artic3d_core.model.texture import sphere_uv, uv_colors
-from artic3d_core.optim.toy_scene import quadruped_skeleton
 from artic3d_core.render import backend as rb
 from artic3d_core.skeleton.skeleton import Skeleton
+from artic3d_core.skeleton.toy import quadruped_skeleton
 
 
 def _chain() -> Skeleton:

@@ -6,7 +6,7 @@ from artic3d_core.guidance.config import GuidanceConfig
 from artic3d_core.model.articulated import ArticulatedModel
 from artic3d_core.optim.config import StageSpec
 from artic3d_core.optim.runner import FitInputs, _guidance_term
-from artic3d_core.optim.toy_scene import quadruped_skeleton
+from artic3d_core.skeleton.toy import quadruped_skeleton
 
 
 class SumGuidance:

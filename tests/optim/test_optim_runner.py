@@ -16,12 +16,11 @@ from artic3d_core.optim.runner import (
     fit_joint,
     run_stage,
 )
-from artic3d_core.optim.toy_scene import make_toy_scene
 
 
 @pytest.fixture(scope="module")
-def scene():
-    return make_toy_scene(n_instances=2, image_size=32, seed=1)
+def scene(toy_scene_factory):
+    return toy_scene_factory(n_instances=2, image_size=32, seed=1)
 
 
 def _inputs(sc):
