@@ -373,16 +373,53 @@ def _cosegment(
     self-training classifier) runs at ``segment_size``."""
     w = cfg.work_size
     x = images.float().clamp(0, 1)
-    xw = F.interpolate(x, size=(w, w), mode="area") if x.shape[-1] != w else x
+    desc = _standardise(pixel_descriptors(_resized_rgb(x, w)))
     B = x.shape[0]
-    desc = _standardise(pixel_descriptors(xw.permute(0, 2, 3, 1).numpy()))
     if not segment:
         r = min(cfg.refine_size, x.shape[-1])
         empty = np.zeros((B, w, w), bool)
         return OfflineFeatures(desc, empty, empty.astype(np.float32), np.zeros((B, r, r), bool))
-    s = min(cfg.segment_size, x.shape[-1])  # never above the input's resolution
-    xs = F.interpolate(x, size=(s, s), mode="area") if x.shape[-1] != s else x
-    rgb = xs.permute(0, 2, 3, 1).numpy()
+    sd = _segmentation_descriptors(x, cfg)
+    prob = _class_scores(sd, cfg, seed)
+    fg, margin_prob = _appearance_margin(sd, prob, cfg, seed)
+    rgb_r = _resized_rgb(x, min(cfg.refine_size, x.shape[-1]))
+    fg_full = np.stack([_refine(rgb_r[i], margin_prob[i], fg[i], cfg) for i in range(B)])
+    if cfg.self_train_rounds:
+        fg_full, margin_prob = _self_train(sd, rgb_r, fg_full, margin_prob, cfg, seed)
+    if sd.s != w:
+        margin_prob = np.stack(
+            [cv2.resize(q, (w, w), interpolation=cv2.INTER_AREA) for q in margin_prob]
+        )
+    return OfflineFeatures(desc=desc, fg=_to_work(fg_full, w), fg_prob=margin_prob, fg_full=fg_full)
+
+
+def _resized_rgb(x: torch.Tensor, size: int) -> np.ndarray:
+    """(B, 3, H, W) in [0, 1] → (B, size, size, 3) numpy (area resize; none at the same size)."""
+    xs = F.interpolate(x, size=(size, size), mode="area") if x.shape[-1] != size else x
+    return xs.permute(0, 2, 3, 1).numpy()
+
+
+@dataclass
+class _SegmentationInputs:
+    """Step 1 at the segmentation size s: ``seg`` (B, s, s, D) class-standardised descriptors
+    (``flat`` the same as (B·s·s, D)); ``chroma`` (B·s·s, 1) standardised |(a, b)|; ``ab``
+    (B, s, s, 2) raw Lab chroma when ``self_train_relative``; ``inner`` (B, s, s) photo pixels
+    away from the padding edge; ``box``/``ring`` (s, s) the crop geometry."""
+
+    s: int
+    seg: np.ndarray
+    flat: np.ndarray
+    chroma: np.ndarray
+    ab: np.ndarray | None
+    inner: np.ndarray
+    box: np.ndarray
+    ring: np.ndarray
+
+
+def _segmentation_descriptors(x: torch.Tensor, cfg: OfflineConfig) -> _SegmentationInputs:
+    """Step 1: descriptors at ``segment_size`` (never above the input's resolution)."""
+    s = min(cfg.segment_size, x.shape[-1])
+    rgb = _resized_rgb(x, s)
     # the zero padding would enter every filter near the photo's edge: there the ground's
     # descriptors (the only negatives a padded crop gives) differed from the same ground's in
     # the box, and the classifiers learnt "near the padding" instead of "ground" (seed 0, 30
@@ -394,25 +431,37 @@ def _cosegment(
     chroma = np.sqrt(seg[..., 1] ** 2 + seg[..., 2] ** 2).reshape(-1, 1)  # |(a, b)|, σ 0.7
     chroma = (chroma - chroma.mean()) / (chroma.std() + 1e-6)
     seg = (seg - seg.reshape(-1, D).mean(0)) / (seg.reshape(-1, D).std(0) + 1e-6)
-    flat = seg.reshape(-1, D)
     content = np.stack([content_mask(im) for im in rgb])
     # a few pixels of resampling blur at the padding edge are neither photo nor padding
     inner = np.stack([ndimage.binary_erosion(c, iterations=2) for c in content])
     box, ring = _geometry(s, cfg)
+    return _SegmentationInputs(s, seg, seg.reshape(-1, D), chroma, ab, inner, box, ring)
 
-    # 2. class-wide positive–unlabelled scores
+
+def _class_scores(sd: _SegmentationInputs, cfg: OfflineConfig, seed: int) -> np.ndarray:
+    """Step 2: class-wide positive–unlabelled scores (B, s, s), ``pu_rounds`` re-draws."""
+    B, s, box, inner = sd.inner.shape[0], sd.s, sd.box, sd.inner
     pos = box[None] & inner
-    neg = ring[None] & inner
+    neg = sd.ring[None] & inner
     if not neg.any():  # crops without a visible ring (tight crops): the box outside
         neg = ~box[None] & inner
     prob = np.zeros((B, s, s), np.float32)
     for rnd in range(cfg.pu_rounds):
-        prob = _pu_scores(flat, pos.reshape(-1), neg.reshape(-1), cfg, seed + rnd)
+        prob = _pu_scores(sd.flat, pos.reshape(-1), neg.reshape(-1), cfg, seed + rnd)
         prob = prob.reshape(B, s, s) * inner
         pos = (prob > cfg.core_threshold) & box[None]
-        neg = (ring[None] & inner) | ((prob < 1 - cfg.core_threshold) & inner)
+        neg = (sd.ring[None] & inner) | ((prob < 1 - cfg.core_threshold) & inner)
+    return prob
 
-    # 3. class-wide foreground appearance vs each image's own background
+
+def _appearance_margin(
+    sd: _SegmentationInputs, prob: np.ndarray, cfg: OfflineConfig, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 3: the class-wide foreground appearance against each image's own background.
+
+    Returns the (B, s, s) bool estimate and the (B, s, s) float probability (margin × class
+    score) it was thresholded from."""
+    B, s, box, inner = sd.inner.shape[0], sd.s, sd.box, sd.inner
     rng = np.random.default_rng(seed)
     km = dict(niter=cfg.kmeans_niter, nredo=cfg.kmeans_nredo)
     core = np.stack([ndimage.binary_erosion(p > cfg.core_threshold, iterations=2) for p in prob])
@@ -427,11 +476,14 @@ def _cosegment(
         return idx if idx.size <= n else rng.choice(idx, n, replace=False)
 
     box_wide, _ = _geometry(s, cfg, widen=2.0)
-    c_f = kmeans(flat[sample(core, cfg.sample_per_image * 4)], cfg.n_fg_clusters, seed=seed, **km)
+    c_f = kmeans(
+        sd.flat[sample(core, cfg.sample_per_image * 4)], cfg.n_fg_clusters, seed=seed, **km
+    )
     fg = np.zeros((B, s, s), bool)
     margin_prob = np.zeros((B, s, s), np.float32)
+    D = sd.seg.shape[-1]
     for i in range(B):
-        fi = seg[i].reshape(-1, D)
+        fi = sd.seg[i].reshape(-1, D)
         bgm = inner[i] & (~box_wide | (prob[i] < 1 - cfg.core_threshold))
         if not bgm.any():
             bgm = inner[i] & ~box
@@ -442,20 +494,29 @@ def _cosegment(
         pm = 1.0 / (1.0 + np.exp(-cfg.margin_gain * margin))
         margin_prob[i] = pm * prob[i] * inner[i]
         fg[i] = _estimate(margin_prob[i], box, cfg.fg_threshold, cfg.hole_fraction)
+    return fg, margin_prob
 
-    # 4. per-image GrabCut at the refinement size, cleanup
-    r = min(cfg.refine_size, x.shape[-1])
-    xr = F.interpolate(x, size=(r, r), mode="area") if x.shape[-1] != r else x
-    rgb_r = xr.permute(0, 2, 3, 1).numpy()
-    fg_full = np.stack([_refine(rgb_r[i], margin_prob[i], fg[i], cfg) for i in range(B)])
 
-    # 5. self-training on the class's most typical masks (at the segmentation size)
-    feats = np.concatenate([flat, chroma], 1) if cfg.self_train_rounds else None
+def _self_train(
+    sd: _SegmentationInputs,
+    rgb_r: np.ndarray,
+    fg_full: np.ndarray,
+    margin_prob: np.ndarray,
+    cfg: OfflineConfig,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Step 5: ``self_train_rounds`` of a classifier trained on the class's most typical masks
+    (at the segmentation size), each followed by GrabCut at the refinement size (``rgb_r``).
+
+    Returns the refined (B, r, r) masks and the last round's (B, s, s) probability (the input
+    ``margin_prob`` when no round ran)."""
+    B, s, box, inner = sd.inner.shape[0], sd.s, sd.box, sd.inner
+    feats = np.concatenate([sd.flat, sd.chroma], 1)
     for rnd in range(cfg.self_train_rounds):
         fg_seg = _to_work(fg_full, s)
         f_rnd = feats
-        if ab is not None and rnd > 0:  # the previous round's masks give each image's tint
-            rel = relative_chroma(ab, fg_seg, box).reshape(-1, 2)
+        if sd.ab is not None and rnd > 0:  # the previous round's masks give each image's tint
+            rel = relative_chroma(sd.ab, fg_seg, box).reshape(-1, 2)
             f_rnd = np.concatenate([feats, rel / (rel.std(0) + 1e-6)], 1)
         typical = _typical_images(fg_seg, cfg.self_train_fraction)
         er = np.stack([ndimage.binary_erosion(f, iterations=2) for f in fg_seg])
@@ -472,11 +533,7 @@ def _cosegment(
             new = _refine(rgb_r[i], p[i], est, cfg, cfg.self_train_confident)
             fg_full[i] = _unless_collapsed(new, fg_full[i])
         margin_prob = p.astype(np.float32)
-    if s != w:
-        margin_prob = np.stack(
-            [cv2.resize(q, (w, w), interpolation=cv2.INTER_AREA) for q in margin_prob]
-        )
-    return OfflineFeatures(desc=desc, fg=_to_work(fg_full, w), fg_prob=margin_prob, fg_full=fg_full)
+    return fg_full, margin_prob
 
 
 def _unless_collapsed(new: np.ndarray, old: np.ndarray, ratio: float = 0.25) -> np.ndarray:
