@@ -112,10 +112,14 @@ def final_state(run_root: Path) -> tuple[dict[str, dict[str, torch.Tensor]], lis
     }
     metrics = []
     for p in sorted(run_root.rglob("*.json")):
-        if p.parent.name == "eval" or p.name == "metrics.json":
+        if p.parent.name == "eval" and p.name != "manifest.json":
             d = json.loads(p.read_text())
             metrics.append(
-                {k: v for k, v in d.items() if isinstance(v, int | float) and k != "minutes"}
+                {
+                    k: v
+                    for k, v in d.items()
+                    if isinstance(v, int | float) and k not in ("minutes", "seconds")
+                }
             )
     return pts, metrics
 
