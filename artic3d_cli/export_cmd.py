@@ -30,8 +30,9 @@ def export(
     from artic3d_core.animate.render import render_sequence, write_gif, write_mp4
     from artic3d_core.animate.sequences import ping_pong
     from artic3d_core.device import resolve_device
+    from artic3d_core.export.bake import bake_model_mesh
     from artic3d_core.export.gltf_rig import write_rigged_glb
-    from artic3d_core.export.mesh import atlas_uvs, texture_atlas, write_obj
+    from artic3d_core.export.mesh import write_obj
     from artic3d_core.export.model_rig import model_animation, rig_from_model
     from artic3d_core.pipeline.layout import Cell, RunLayout
     from artic3d_core.pipeline.stage_files import read_instance, read_joint
@@ -65,13 +66,8 @@ def export(
     elif fmt == "obj":
         with torch.no_grad():
             mesh = model(a.mesh_level, 10, True, None, torch.tensor([k], device=dev))
-        write_obj(
-            out,
-            mesh.flat_verts[0].cpu().numpy(),
-            mesh.faces.cpu().numpy(),
-            atlas_uvs(mesh.template, model.nb),
-            texture_atlas(model.text_img),
-        )
+        b = bake_model_mesh(model, mesh)
+        write_obj(out, b.verts, b.faces, b.uvs, b.image, b.normals)
     elif tdass:
         res = animate_instance(
             model, k, out.parent / f"{out.stem}_animation", cfg, dev, cfg.seed, cls

@@ -1,5 +1,8 @@
 """Textured mesh export: OBJ + MTL + PNG (UV texture atlas), GLB via trimesh, turntable GIF.
 
+The atlas and UVs come from :mod:`artic3d_core.export.bake` (the renderer's vertex colours baked
+into each face's UV triangle).
+
 Every file is written to a temp file in the same folder, then renamed (no half-written files).
 """
 
@@ -9,35 +12,21 @@ from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
-import torch
 
 from artic3d_core.atomic import atomic_write
-from artic3d_core.model.texture import sphere_uv
-
-
-def texture_atlas(text_img: torch.Tensor) -> np.ndarray:
-    """Per-part textures (nb, 3, T, T) (sigmoid applied) → one atlas (T, nb·T, 3) uint8."""
-    t = torch.sigmoid(text_img.detach().float()).clamp(0, 1).cpu()
-    atlas = torch.cat(list(t), dim=-1).permute(1, 2, 0).numpy()
-    return (atlas * 255 + 0.5).astype(np.uint8)
-
-
-def atlas_uvs(template: torch.Tensor, nb: int) -> np.ndarray:
-    """UVs (nb·V, 2) into the atlas for each part's template vertices (OBJ convention: v up)."""
-    uv = sphere_uv(template.detach().cpu()).numpy()  # [-1,1]: u → column, v → row (down)
-    u = (uv[:, 0] + 1) / 2
-    v = (uv[:, 1] + 1) / 2
-    out = []
-    for b in range(nb):
-        out.append(np.stack([(b + u) / nb, 1.0 - v], -1))
-    return np.concatenate(out).astype(np.float32)
 
 
 def write_obj(
-    path: str | Path, verts: np.ndarray, faces: np.ndarray, uvs: np.ndarray, atlas: np.ndarray
+    path: str | Path,
+    verts: np.ndarray,
+    faces: np.ndarray,
+    uvs: np.ndarray,
+    atlas: np.ndarray,
+    normals: np.ndarray | None = None,
 ) -> Path:
     """Write ``path`` (.obj) with ``<stem>.mtl`` and ``<stem>.png``; vertices (V, 3), faces (F, 3)
-    0-based, per-vertex uvs (V, 2). Texture seams at u = ±1 are left as is (shared vertices)."""
+    0-based, per-vertex uvs (V, 2) into ``atlas`` (OBJ convention: v up), optional per-vertex
+    ``normals`` (V, 3) (written as ``vn`` so vertices split at UV seams still shade smoothly)."""
     path = Path(path)
     stem = path.stem
     png, mtl = path.with_suffix(".png"), path.with_suffix(".mtl")
@@ -51,21 +40,32 @@ def write_obj(
     lines = [f"mtllib {mtl.name}", f"usemtl {stem}"]
     lines += [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in verts]
     lines += [f"vt {u:.6f} {v:.6f}" for u, v in uvs]
-    lines += [f"f {a}/{a} {b}/{b} {c}/{c}" for a, b, c in faces + 1]
+    if normals is None:
+        lines += [f"f {a}/{a} {b}/{b} {c}/{c}" for a, b, c in faces + 1]
+    else:
+        lines += [f"vn {x:.6f} {y:.6f} {z:.6f}" for x, y, z in normals]
+        lines += [f"f {a}/{a}/{a} {b}/{b}/{b} {c}/{c}/{c}" for a, b, c in faces + 1]
     atomic_write(path, lambda t: Path(t).write_text("\n".join(lines) + "\n"))
     return path
 
 
 def write_glb(
-    path: str | Path, verts: np.ndarray, faces: np.ndarray, uvs: np.ndarray, atlas: np.ndarray
+    path: str | Path,
+    verts: np.ndarray,
+    faces: np.ndarray,
+    uvs: np.ndarray,
+    atlas: np.ndarray,
+    normals: np.ndarray | None = None,
 ) -> Path:
-    """Write a textured binary glTF via trimesh."""
+    """Write a textured binary glTF via trimesh (arguments as :func:`write_obj`)."""
     import trimesh
     from PIL import Image
 
     path = Path(path)
     visual = trimesh.visual.TextureVisuals(uv=uvs, image=Image.fromarray(atlas))
-    mesh = trimesh.Trimesh(vertices=verts, faces=faces, visual=visual, process=False)
+    mesh = trimesh.Trimesh(
+        vertices=verts, faces=faces, vertex_normals=normals, visual=visual, process=False
+    )
     atomic_write(path, lambda t: Path(t).write_bytes(mesh.export(file_type="glb")))
     return path
 

@@ -11,14 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from artic3d_core.export.mesh import (
-    atlas_uvs,
-    texture_atlas,
-    validate_glb,
-    write_gif,
-    write_glb,
-    write_obj,
-)
+from artic3d_core.export.bake import bake_model_mesh
+from artic3d_core.export.mesh import validate_glb, write_gif, write_glb, write_obj
 from artic3d_core.model.articulated import ArticulatedModel
 from artic3d_core.render import backend as rb
 
@@ -111,14 +105,9 @@ def save_instance_outputs(
     out.mkdir(parents=True, exist_ok=True)
     dev = model.bone_rot.device
     mesh = model(level, 10, True, None, torch.tensor([k], device=dev))
-    verts = mesh.flat_verts[0].cpu().numpy()
-    faces = mesh.faces.cpu().numpy()
-    atlas = texture_atlas(model.text_img)
-    uvs = atlas_uvs(mesh.template, model.nb)
-    files = {
-        "obj": write_obj(out / "mesh.obj", verts, faces, uvs, atlas),
-        "glb": write_glb(out / "mesh.glb", verts, faces, uvs, atlas),
-    }
+    baked = bake_model_mesh(model, mesh)  # the render colours, so the files look like the renders
+    tm = (baked.verts, baked.faces, baked.uvs, baked.image, baked.normals)
+    files = {"obj": write_obj(out / "mesh.obj", *tm), "glb": write_glb(out / "mesh.glb", *tm)}
     validate_glb(files["glb"])
     col = model.uv_vertex_colors(mesh)
     rgb, _, _ = rb.hard_rgb(mesh.flat_verts, mesh.faces, col[None], image_size)
