@@ -28,7 +28,7 @@ class Rig:
     parents: (nj,) joint parents (root 0, parents[i] < i); bone b is joint b + 1.
     part_verts: (nb, V, 3) part vertices in each bone's local frame (origin at its head).
     faces: (F, 3) int faces of one part (shared template).
-    uv: (V, 2) texture coordinates in [0, 1]² (u wraps horizontally) or None.
+    uv: (V, 2) texture coordinates in [0, 1]² (glTF: v down; u wraps horizontally) or None.
     textures: (nb, T, T, 3) uint8 per-part textures, or None (then ``colors`` or grey).
     colors: (nb, V, 3) float per-vertex colours in [0, 1], or None.
     root_scale, root_rotation (3, 3), root_translation (3,): the global transform.

@@ -11,10 +11,11 @@ import numpy as np
 import torch
 
 from artic3d_core.animate.sequences import bone_animation
+from artic3d_core.export.bake import bake_size, part_layout
 from artic3d_core.export.gltf_rig import BoneAnimation, Rig
 from artic3d_core.model.articulated import ArticulatedModel
 from artic3d_core.model.template import sphere_template
-from artic3d_core.model.texture import mirror_average_texture, sphere_uv
+from artic3d_core.model.texture import uv_colors
 from artic3d_core.skeleton.skeleton import euler_to_matrix
 
 
@@ -22,8 +23,9 @@ from artic3d_core.skeleton.skeleton import euler_to_matrix
 def rig_from_model(model: ArticulatedModel, instance: int, level: int = 5) -> Rig:
     """The instance's part meshes (full part networks), UV textures and camera as a Rig.
 
-    Textures are the model's logits through a sigmoid, mirror-averaged with the partner part
-    (the model averages vertex colours across the mirror map; this is the texture-space twin).
+    Textures are the renderer's vertex colours (UV texture sampled at the template, mirror-averaged,
+    docs/method.md §4.7) baked per part (:mod:`artic3d_core.export.bake`); part vertices are split
+    where the UV layout needs it, the template's own V vertices first and in order.
     """
     X, faces = sphere_template(level, model.part_codes.device)
     sym = model.sym_map(level)
@@ -31,21 +33,18 @@ def rig_from_model(model: ArticulatedModel, instance: int, level: int = 5) -> Ri
     J = model.rest_joints
     par = model.skeleton.parents
     local = v + ((J[1:] - J[par[1:]]) / 2)[:, None]
-    T = model.text_img.shape[-1]
-    tex = torch.sigmoid(mirror_average_texture(model.text_img, model.bones_sym))
-    tex = (tex.permute(0, 2, 3, 1).clamp(0, 1) * 255 + 0.5).to(torch.uint8)
-    # grid_sample(align_corners=True): u = −1/+1 are the centres of the first/last texel
-    uv = (sphere_uv(X) + 1) / 2 * (T - 1) / T + 0.5 / T
+    lay = part_layout(X.cpu().numpy(), faces.cpu().numpy(), bake_size(level))
+    col = uv_colors(model.text_img, X, sym).reshape(model.nb, -1, 3).cpu().numpy()
     R = euler_to_matrix(model.global_rot[instance], "ZXY")
     s = model.cfg.global_scale_factor * model.global_scale[instance] + 1
     t = torch.cat([model.global_trans[instance], torch.zeros(1, device=R.device)])
     names = model.skeleton.names[1:] if model.skeleton.names else None
     return Rig(
         parents=list(par),
-        part_verts=local.double().cpu().numpy(),
-        faces=faces.cpu().numpy(),
-        uv=uv.double().cpu().numpy(),
-        textures=tex.cpu().numpy(),
+        part_verts=local.double().cpu().numpy()[:, lay.src],
+        faces=lay.faces,
+        uv=np.stack([lay.uv[:, 0], 1.0 - lay.uv[:, 1]], -1),  # glTF: v down
+        textures=lay.bake(col),
         bone_names=names,
         root_scale=float(s),
         root_rotation=R.double().cpu().numpy(),
