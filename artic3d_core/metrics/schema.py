@@ -1,6 +1,7 @@
 """The metrics table: one row per (run, dataset, set, class, method, metric), long format.
 
-Every row says which run, code revision, parameters and weights made it; ``weights_random`` is
+Every row says which run, code revision, parameters and weights made it, on which machine
+(``host``) and by which command line (``command``); ``weights_random`` is
 True when any weights involved were random (profiles tiny / full-random), and
 ``feature_backend == "oracle"`` marks rows whose features read the ground truth.
 Values are stored in the units the paper reports (PCK and IoU in %, CLIP ×100).
@@ -9,7 +10,11 @@ Values are stored in the units the paper reports (PCK and IoU in %, CLIP ×100).
 from __future__ import annotations
 
 import math
+import os
+import platform
+import shlex
 import subprocess
+import sys
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,12 +29,15 @@ from artic3d_core.weights import WeightsInfo
 __all__ = [
     "COLUMNS",
     "METRIC_UNITS",
+    "OPTIONAL_COLUMNS",
     "SCHEMA",
     "SCHEMA_VERSION",
     "SETS",
     "MetricRow",
     "RunContext",
+    "current_command",
     "git_revision",
+    "machine_description",
     "new_run_id",
     "rows_to_table",
 ]
@@ -60,10 +68,14 @@ SCHEMA = pa.schema(
         pa.field("seconds", pa.float64(), nullable=True),
         pa.field("crop_scale", pa.float64(), nullable=True),
         pa.field("threshold", pa.float64(), nullable=True),
+        pa.field("host", pa.string(), nullable=True),
+        pa.field("command", pa.string(), nullable=True),
     ],
     metadata={"artic3d.metrics.schema": SCHEMA_VERSION},
 )
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
+# provenance columns a metrics file may lack; the reader fills them with nulls
+OPTIONAL_COLUMNS: tuple[str, ...] = ("host", "command")
 
 # metric name → unit (the names other areas should use)
 METRIC_UNITS: dict[str, str] = {
@@ -108,6 +120,8 @@ class MetricRow:
     seconds: float | None = None
     crop_scale: float | None = None
     threshold: float | None = None
+    host: str | None = None
+    command: str | None = None
 
     def __post_init__(self) -> None:
         if self.set not in SETS:
@@ -164,6 +178,29 @@ def git_revision(repo_dir: str | Path = ".") -> str:
     return rev + ("-dirty" if dirty else "") if rev else "unknown"
 
 
+def machine_description() -> str:
+    """``<hostname> (<OS> <arch>, <n> CPUs[, <GPU name>])``: the machine a row was computed on."""
+    parts = [f"{platform.system()} {platform.machine()}", f"{os.cpu_count()} CPUs"]
+    torch = sys.modules.get("torch")  # only if already imported: never load torch for this
+    try:
+        if torch is not None and torch.cuda.is_available():
+            parts.append(torch.cuda.get_device_name(0))
+    except (RuntimeError, AssertionError):
+        pass
+    return f"{platform.node() or 'unknown'} ({', '.join(parts)})"
+
+
+def current_command() -> str:
+    """This process's command line, ``python -m <module> …`` for a module run with ``-m``."""
+    argv = list(sys.argv) or ["python"]
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name and argv[0].endswith(".py"):
+        head = ["python", "-m", spec.name.removesuffix(".__main__")]
+    else:
+        head = [os.path.basename(argv[0])]
+    return shlex.join(head + argv[1:])
+
+
 def _weights_summary(weights: Sequence[WeightsInfo]) -> tuple[str, str, bool]:
     if not weights:
         return "none", "", False
@@ -187,6 +224,8 @@ class RunContext:
     weights: tuple[WeightsInfo, ...] = ()
     run_id: str = field(default_factory=new_run_id)
     git_rev: str = field(default_factory=git_revision)
+    host: str = field(default_factory=machine_description)
+    command: str = field(default_factory=current_command)
 
     def row(
         self,
@@ -230,4 +269,6 @@ class RunContext:
             seconds=seconds,
             crop_scale=crop_scale,
             threshold=threshold,
+            host=self.host,
+            command=self.command,
         )

@@ -23,7 +23,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from artic3d_core.atomic import atomic_write
-from artic3d_core.metrics.schema import COLUMNS, SCHEMA, MetricRow, rows_to_table
+from artic3d_core.metrics.schema import (
+    COLUMNS,
+    OPTIONAL_COLUMNS,
+    SCHEMA,
+    MetricRow,
+    rows_to_table,
+)
 
 __all__ = ["MetricsFileError", "append_rows", "read_metrics"]
 
@@ -52,6 +58,9 @@ def _read_one(path: Path) -> pa.Table:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as exc:
         raise MetricsFileError(f"{path}: not a readable parquet file ({exc})") from None
+    for name in OPTIONAL_COLUMNS:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(len(table), SCHEMA.field(name).type))
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise MetricsFileError(f"{path}: not a metrics table, missing columns {missing}")

@@ -18,6 +18,7 @@ REQUIRED = [
     "run_id", "timestamp", "git_rev", "params_hash", "dataset", "set", "cls", "method",
     "metric", "value", "images", "pairs", "weights_profile", "weights_fingerprint",
     "weights_random", "feature_backend", "device", "seconds", "crop_scale", "threshold",
+    "host", "command",
 ]  # fmt: skip
 
 
@@ -37,6 +38,22 @@ def test_schema_columns_and_types(tmp_path: Path, sample_rows):
     assert first["metric"] == "pck" and first["value"] == 64.2 and first["unit"] == "%"
     assert first["weights_random"] and first["weights_fingerprint"] == "sd=random:abc"
     assert first["threshold"] == 0.1 and first["crop_scale"] == 2.0
+
+
+def test_rows_record_machine_and_command(tmp_path: Path, sample_rows):
+    df = read_metrics(append_rows(tmp_path / "m.parquet", sample_rows))
+    assert df["host"].str.contains("CPUs").all()
+    assert (df["command"].str.len() > 0).all()
+
+
+def test_files_without_provenance_columns_read_as_null(tmp_path: Path, sample_rows):
+    path = append_rows(tmp_path / "m.parquet", sample_rows)
+    old = tmp_path / "old.parquet"
+    pq.write_table(pq.read_table(path).drop_columns(["host", "command"]), old)
+    df = read_metrics(old)
+    assert list(df.columns) == list(COLUMNS)
+    assert df["host"].isna().all() and df["command"].isna().all()
+    assert len(read_metrics(path, old)) == 2 * len(sample_rows)
 
 
 def test_append_accumulates_and_keeps_old_rows(tmp_path: Path, sample_rows):
