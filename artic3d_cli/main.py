@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from artic3d_cli import bench_cmd, data_cmd, export_cmd, run_cmd, tables_cmd, weights_cmd
+from artic3d_cli.report_cmd import report
 from artic3d_core.env import set_process_defaults
 
 set_process_defaults()
@@ -18,6 +19,7 @@ app.add_typer(weights_cmd.app, name="weights")
 app.add_typer(data_cmd.app, name="data")
 app.command("synth")(data_cmd.synth)
 app.command("tables")(tables_cmd.tables)
+app.command("report")(report)
 app.add_typer(bench_cmd.app, name="bench")
 app.command("run")(run_cmd.run)
 app.command("export")(export_cmd.export)
