@@ -1,1 +1,1 @@
-"""Animation and T-DASS (spec §9)."""
+"""Animation and T-DASS (docs/method.md §9)."""

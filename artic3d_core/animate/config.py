@@ -1,4 +1,4 @@
-"""Typed ``animate``-section of params.yaml: animation sequences and T-DASS (spec §9)."""
+"""Typed ``animate``-section of params.yaml: animation sequences and T-DASS (docs/method.md §9)."""
 
 from typing import Literal
 

@@ -1,4 +1,4 @@
-"""Dense correspondences between animation frames from mesh rasterisation (spec §9.3), and
+"""Dense correspondences between animation frames from mesh rasterisation (docs/method.md §9.3), and
 latent warping with them.
 
 A frame's pixel that sees face f is sent to where f's three vertices project in the other
@@ -69,8 +69,8 @@ def warp(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
 
 
 def temporal_loss(z: torch.Tensor, flows: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Symmetric warped-frame loss (spec §9.5): mean[(z_k − warp(z_{k−1}, F_fwd))²·valid] +
-    mean[(z_{k−1} − warp(z_k, F_bwd))²·valid]. z: (N, C, h, w)."""
+    """Symmetric warped-frame loss (docs/method.md §9.5): mean[(z_k − warp(z_{k−1}, F_fwd))²·valid]
+    + mean[(z_{k−1} − warp(z_k, F_bwd))²·valid]. z: (N, C, h, w)."""
     fw = warp(z[:-1], flows["fwd"])
     bw = warp(z[1:], flows["bwd"])
     lf = ((z[1:] - fw) ** 2 * flows["fwd_valid"][:, None]).mean()

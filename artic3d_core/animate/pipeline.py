@@ -1,5 +1,5 @@
-"""The animation stage for one instance (spec §9): a pose sequence, its renders (GIF + MP4),
-T-DASS fine-tuning of the frames (before/after videos), and the rigged, animated GLB.
+"""The animation stage for one instance (docs/method.md §9): a pose sequence, its renders (GIF +
+MP4), T-DASS fine-tuning of the frames (before/after videos), and the rigged, animated GLB.
 
 Outputs in ``out_dir``: ``source.gif/.mp4`` (rigid-part renders), ``tdass.gif/.mp4`` (after
 T-DASS, when enabled), ``rig.glb`` (bones + 1 nodes, the sequence as a glTF animation),

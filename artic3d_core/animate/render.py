@@ -1,6 +1,6 @@
 """Render an instance through a pose sequence (hard renderer, white background) and write
 GIF / MP4 files atomically. Also returns what T-DASS needs: per-frame pix_to_face and vertex
-projections for flows from rasterisation (spec §9.2–9.3)."""
+projections for flows from rasterisation (docs/method.md §9.2–9.3)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Animation sequences from rigid bone transforms: self-interpolation (the reference's),
 interpolation between two instances (the paper's), retargeting between skeletons.
 
-Poses are per-bone Euler offsets θ (…, nb, 3) from the shared rest pose ('YZX', spec §3.5).
+Poses are per-bone Euler offsets θ (…, nb, 3) from the shared rest pose ('YZX', docs/method.md
+§3.5).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from artic3d_core.skeleton.skeleton import Skeleton
 
 
 def self_interpolation(theta: torch.Tensor, n_frames: int = 16) -> torch.Tensor:
-    """Instance pose → rest → mirrored offset (spec §9.2): θ_v = (1 − w_v)·θ, w_v = 2v/(N − 1).
+    """Instance pose → rest → mirrored offset (docs/method.md §9.2): θ_v = (1 − w_v)·θ, w_v = 2v/(N
+    − 1).
 
     theta: (nb, 3). Returns (N, nb, 3); frame 0 = θ, the middle ≈ rest, the last = −θ.
     """

@@ -1,5 +1,5 @@
-"""T-DASS (spec §9): fine-tune the SD latents of rendered animation frames towards accumulated
-DASS targets, with a temporal loss along flows from mesh rasterisation, then decode.
+"""T-DASS (docs/method.md §9): fine-tune the SD latents of rendered animation frames towards
+accumulated DASS targets, with a temporal loss along flows from mesh rasterisation, then decode.
 
 L = mean (z − ẑ)² + w_temp·L_temp (L_temp for iterations j ≤ temporal_until), Adam on z,
 targets ẑ = update_latents(z) recomputed every iteration (no gradient).

@@ -1,4 +1,4 @@
-"""Typed ``data`` and ``synth`` sections of params.yaml (spec §1)."""
+"""Typed ``data`` and ``synth`` sections of params.yaml (docs/method.md §1)."""
 
 from typing import Literal
 

@@ -1,5 +1,5 @@
-"""The crop protocol (spec §1.4): square box s·max(w, h) around the visible keypoints (or a mask),
-keypoints in crop units, image resized-crop with zero padding outside the image.
+"""The crop protocol (docs/method.md §1.4): square box s·max(w, h) around the visible keypoints (or
+a mask), keypoints in crop units, image resized-crop with zero padding outside the image.
 
 s = 2.0 is ARTIC3D's default, 1.5 the LASSIE / Hi-LASSIE (and Pascal-Part) value; the value used
 is recorded with every record (``ImageRecord.crop_scale``).
@@ -76,7 +76,7 @@ class Crop:
 def _crop_chw(x: torch.Tensor, box: tuple[int, int, int], size: int, nearest: bool) -> torch.Tensor:
     left, top, side = box
     mode = InterpolationMode.NEAREST if nearest else InterpolationMode.BILINEAR
-    # torchvision's crop zero-pads the part of the box outside the image (spec §1.4).
+    # torchvision's crop zero-pads the part of the box outside the image (docs/method.md §1.4).
     return TF.resized_crop(x, top, left, side, side, [size, size], mode, antialias=not nearest)
 
 

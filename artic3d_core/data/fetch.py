@@ -1,5 +1,6 @@
-"""``fetch_lassie``: download missing LASSIE / E-LASSIE images from their ``img_url`` (spec §1.3)
-and report what is present. Each download is validated as an image and written atomically.
+"""``fetch_lassie``: download missing LASSIE / E-LASSIE images from their ``img_url``
+(docs/method.md §1.3) and report what is present. Each download is validated as an image and
+written atomically.
 
 Class names and ids name the files written under the root, so they are checked as plain names
 before anything is downloaded: an annotation file with an id that would write outside the root

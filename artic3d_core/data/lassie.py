@@ -1,4 +1,4 @@
-"""LASSIE and E-LASSIE loaders (spec §1.2–1.4).
+"""LASSIE and E-LASSIE loaders (docs/method.md §1.2–1.4).
 
 Layout: ``<root>/images/<cls>/input_<id>.png``, ``<root>/annotations/<cls>.csv`` (clean) and
 ``<root>/annotations/<cls>_occ.csv`` (E-LASSIE, occluded). Columns ``id``, ``img_url``, ``kps``.

@@ -1,4 +1,4 @@
-"""Pascal-Part loader (spec §1.5): VOC2010 images + part masks → 16-slot labels, automatic
+"""Pascal-Part loader (docs/method.md §1.5): VOC2010 images + part masks → 16-slot labels, automatic
 keypoints, square crop around all labelled part pixels (s = 1.5 in the reference).
 
 Layout: ``<root>/JPEGImages/<stem>.jpg``, ``<root>/Annotations_Part/<stem>.mat``,
@@ -135,7 +135,7 @@ def part_label_mask(parts: list[tuple[str, np.ndarray]], shape: tuple[int, int])
 def keypoints_from_parts(
     parts: list[tuple[str, np.ndarray]], zero_tail: bool = False
 ) -> np.ndarray:
-    """(14, 3) pixel keypoints from part masks (spec §1.5 rules; pixel index coordinates).
+    """(14, 3) pixel keypoints from part masks (docs/method.md §1.5 rules; pixel index coordinates).
 
     centroid = mean pixel; top/bottom = first pixel (row-major) of the min/max row; muzzle =
     midpoint of its centroid and bottom pixel. ``zero_tail`` reproduces LASSIE's tail vis = 0.

@@ -1,7 +1,8 @@
 """The image record every loader returns, the 14-keypoint order, and the data error type.
 
-Keypoint order (spec §1.2, identical in LASSIE, Hi-LASSIE and ARTIC3D); keypoints are stored as
-a (14, 3) array of pixel x, pixel y, visibility (1 = annotated/visible, 0 = absent → (0, 0, 0)).
+Keypoint order (docs/method.md §1.2, identical in LASSIE, Hi-LASSIE and ARTIC3D); keypoints are
+stored as a (14, 3) array of pixel x, pixel y, visibility (1 = annotated/visible, 0 = absent → (0,
+0, 0)).
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ class ImageRecord:
     """One image of one class, as loaded (full image, not cropped).
 
     image: (H, W, 3) float32 RGB in [0, 1]. keypoints: (14, 3) pixel x, y, vis (LASSIE order).
-    crop_box: (left, top, side) in pixels of the square crop (spec §1.4), crop_scale: the s it
-    was made with. mask: (H, W) bool or None; part_mask: (H, W) uint8 labels 0..16 or None.
+    crop_box: (left, top, side) in pixels of the square crop (docs/method.md §1.4), crop_scale: the
+    s it was made with. mask: (H, W) bool or None; part_mask: (H, W) uint8 labels 0..16 or None.
     meta: loader-specific extras (source url, foreground estimate, notes) — never needed to run.
     """
 

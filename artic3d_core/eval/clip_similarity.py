@@ -1,4 +1,4 @@
-"""CLIP similarity of a textured reconstruction (paper protocol, spec §10.3).
+"""CLIP similarity of a textured reconstruction (paper protocol, docs/method.md §10.3).
 
 CLIP ViT-B/32 (open_clip, via :func:`artic3d_core.weights.load_clip`); the caller's render
 function renders the instance from ``n_azimuths`` azimuths uniformly spaced over 360° at a fixed

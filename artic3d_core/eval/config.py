@@ -1,7 +1,7 @@
 """Typed ``eval`` section of params.yaml: PCK keypoint transfer, IoU, CLIP similarity, GT metrics.
 
-Defaults follow the paper / spec §10 and §14 (PCK@0.1 of the crop side, CLIP ViT-B/32 on 36
-azimuths at 30° elevation, prompt "A photo of <cls>").
+Defaults follow the paper / docs/method.md §10 and §14 (PCK@0.1 of the crop side, CLIP ViT-B/32 on
+36 azimuths at 30° elevation, prompt "A photo of <cls>").
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from artic3d_core.strict import StrictModel
 class EvalConfig(StrictModel):
     """The ``eval`` section of params.yaml."""
 
-    # --- keypoint transfer (spec §10.1) -------------------------------------------------
+    # --- keypoint transfer (docs/method.md §10.1) -------------------------------------------------
     pck_threshold: float = Field(0.1, gt=0.0, description="PCK threshold in crop units")
     pck_mode: Literal["paper", "reference"] = "paper"
     # also compute the reference code's (defective) variant and record it as `pck_reference`
@@ -24,10 +24,12 @@ class EvalConfig(StrictModel):
     # silhouettes and vertex visibility are rendered at this size for PCK / mask IoU (then
     # compared at the ground truth's size); null = the largest optimisation image size
     render_size: int | None = Field(None, ge=16)
-    # --- Pascal-Part IoU (spec §10.2) ----------------------------------------------------
+    # --- Pascal-Part IoU (docs/method.md §10.2)
+    # ----------------------------------------------------
     iou_classes: list[str] = Field(default_factory=lambda: ["horse", "cow", "sheep"])
     part_iou_assignment: Literal["hungarian", "majority"] = "hungarian"
-    # --- CLIP similarity (spec §10.3) ----------------------------------------------------
+    # --- CLIP similarity (docs/method.md §10.3)
+    # ----------------------------------------------------
     clip_n_azimuths: int = Field(36, ge=1)
     clip_elevation_deg: float = 30.0
     clip_prompt: str = "A photo of {cls}"

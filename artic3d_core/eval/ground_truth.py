@@ -7,7 +7,8 @@ distance between two GT points), so classes of different size compare.
 Azimuth: the error is wrapped to [0°, 180°]. Under orthographic projection a left/right
 symmetric animal seen from azimuth ``a`` gives the same silhouette as from ``2c − a`` (its other
 side turned towards the camera; ``c`` = the side-view azimuth, 90° in the model's convention of
-spec §3.1/§4.5 where 0° is frontal), so both the plain error and the mirror-invariant error
+docs/method.md §3.1/§4.5 where 0° is frontal), so both the plain error and the mirror-invariant
+error
 ``min(err(a), err(2c − a))`` are reported.
 """
 

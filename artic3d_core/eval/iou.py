@@ -1,11 +1,12 @@
-"""Silhouette and part IoU per image, averaged (spec §10.2; arrays in, numbers out).
+"""Silhouette and part IoU per image, averaged (docs/method.md §10.2; arrays in, numbers out).
 
 Silhouette IoU: predicted silhouette = any part label (or a boolean mask), GT = any GT part label;
 IoU = |P∩G| / |P∪G| per image, mean over images (an image where both are empty scores 1).
 
 Part IoU: predicted part labels (the discovered skeleton's parts, 1..nb) have no fixed
-correspondence to Pascal-Part's labels (1..16, spec §1.5), so each predicted part is assigned
-one GT label over the whole class: ``hungarian`` (one-to-one, maximising the summed overlap) or
+correspondence to Pascal-Part's labels (1..16, docs/method.md §1.5), so each predicted part is
+assigned one GT label over the whole class: ``hungarian`` (one-to-one, maximising the summed
+overlap) or
 ``majority`` (each predicted part → the GT label it overlaps most; several may share one).
 Unassigned predicted parts count as no part. Per image, part IoU = mean over the GT labels present
 in the GT or in the mapped prediction of their IoU; then the mean over images.

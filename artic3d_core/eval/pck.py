@@ -1,4 +1,4 @@
-"""Keypoint-transfer PCK (spec §10.1) on plain arrays — no model needed.
+"""Keypoint-transfer PCK (docs/method.md §10.1) on plain arrays — no model needed.
 
 For every ordered pair (s, t), s ≠ t: each GT keypoint of the source image goes to the nearest
 *visible* vertex of the source instance's 2D projection; the same vertex index (same part, same

@@ -1,1 +1,1 @@
-"""DINO features, clustering and masks (spec §2)."""
+"""DINO features, clustering and masks (docs/method.md §2)."""

@@ -1,4 +1,5 @@
-"""Foreground/background split, k-means part clusters, CRF, part centres, PCA (spec §2.2–2.3).
+"""Foreground/background split, k-means part clusters, CRF, part centres, PCA (docs/method.md
+§2.2–2.3).
 
 Inputs are patch features on a (h, w) grid; outputs are label masks at image resolution
 (0 = background, 1..k = clusters).
@@ -71,8 +72,8 @@ def nearest_fg(feats: torch.Tensor, c_fg: np.ndarray, c_bg: np.ndarray) -> tuple
 def rough_foreground_from_saliency(
     feats: torch.Tensor, saliency: torch.Tensor, cfg: FeaturesConfig, size: int
 ) -> torch.Tensor:
-    """Spec §2.2 step 2: saliency ≥ threshold pools FG patches, FG/BG k-means, nearest model
-    decides; (B, h, w) → nearest-upsampled (B, size, size) bool."""
+    """docs/method.md §2.2 step 2: saliency ≥ threshold pools FG patches, FG/BG k-means, nearest
+    model decides; (B, h, w) → nearest-upsampled (B, size, size) bool."""
     pool = saliency >= cfg.rough_fg_threshold
     c_fg, c_bg = fg_bg_models(feats, pool, cfg, cfg.seed)
     is_fg, _ = nearest_fg(feats, c_fg, c_bg)
@@ -81,8 +82,8 @@ def rough_foreground_from_saliency(
 
 
 def salient_pool(feats: torch.Tensor, saliency: torch.Tensor, cfg: FeaturesConfig) -> torch.Tensor:
-    """Spec §2.3 steps 1–2: FG pool = patches whose squared distance to the mean salient key,
-    divided by the image's maximum, is below ``fg_dist_threshold``. Returns (B, h, w) bool."""
+    """docs/method.md §2.3 steps 1–2: FG pool = patches whose squared distance to the mean salient
+    key, divided by the image's maximum, is below ``fg_dist_threshold``. Returns (B, h, w) bool."""
     x = feats.float()
     sel = saliency >= cfg.salient_threshold
     if not bool(sel.any()):
@@ -97,7 +98,7 @@ def salient_pool(feats: torch.Tensor, saliency: torch.Tensor, cfg: FeaturesConfi
 
 def part_centres(labels: torch.Tensor, k: int) -> torch.Tensor:
     """(B, H, W) labels → (B, k, 3): per cluster c (label c+1) the pixel centroid
-    (x/H, y/H, 1), or (0, 0, 0) when absent (spec §2.3 step 6)."""
+    (x/H, y/H, 1), or (0, 0, 0) when absent (docs/method.md §2.3 step 6)."""
     B, H, W = labels.shape
     ys, xs = torch.meshgrid(
         torch.arange(H, dtype=torch.float32), torch.arange(W, dtype=torch.float32), indexing="ij"
@@ -122,7 +123,7 @@ def labels_from_unary(
     cfg: FeaturesConfig,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Labels at the images' resolution from patch energies (spec §2.3 step 5).
+    """Labels at the images' resolution from patch energies (docs/method.md §2.3 step 5).
 
     d_fg: (B, k, h, w) squared distances to FG centroids; is_fg: (B, h, w) bool;
     images: (B, 3, H, W) in [0, 1]. With the CRF: unary label 0 = is_fg, label c = d_fg / max
@@ -158,8 +159,8 @@ def cluster_features(
     seed: int | None = None,
     device: torch.device | str | None = None,
 ) -> ClusterResult:
-    """Spec §2.3. feats (B, D, h, w); saliency (B, h, w); images (B, 3, H, W) [0,1] — labels
-    come out at (H, W). ``fg_prior`` (B, H, W) bool multiplies the labels; ``fg_pool``
+    """docs/method.md §2.3. feats (B, D, h, w); saliency (B, h, w); images (B, 3, H, W) [0,1] —
+    labels come out at (H, W). ``fg_prior`` (B, H, W) bool multiplies the labels; ``fg_pool``
     (B, h, w) bool replaces the salient-key pool rule (used by the offline backend); the CRF
     runs on ``device`` (default: the images')."""
     seed = cfg.seed if seed is None else seed
@@ -185,8 +186,8 @@ def cluster_features(
 def pca_project(
     feats: torch.Tensor, masks_lr: torch.Tensor, centroids: torch.Tensor, cfg: FeaturesConfig
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Spec §2.2 step 6: low-rank PCA (q = pca_dim, centred, seeded) of the features of all
-    foreground patches; projection without re-centring.
+    """docs/method.md §2.2 step 6: low-rank PCA (q = pca_dim, centred, seeded) of the features of
+    all foreground patches; projection without re-centring.
 
     feats (B, D, h, w), masks_lr (B, h, w), centroids (k, D) → feat_img (B, q, h, w),
     feat_part (k, q)."""

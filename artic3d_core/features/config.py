@@ -1,4 +1,4 @@
-"""Typed ``features``-section of params.yaml: DINO features, clustering and masks (spec §2)."""
+"""Typed ``features``-section of params.yaml: DINO features, clustering and masks (docs/method.md §2)."""
 
 from typing import Literal
 
@@ -10,7 +10,7 @@ Backend = Literal["dino", "offline", "oracle"]
 
 
 class CRFConfig(StrictModel):
-    """Dense-CRF refinement (spec §2.3 step 5). Mean-field with the approximation of
+    """Dense-CRF refinement (docs/method.md §2.3 step 5). Mean-field with the approximation of
     :mod:`artic3d_core.features.crf` (no compiler-free pydensecrf wheel exists for py3.11)."""
 
     enabled: bool = True
@@ -37,7 +37,7 @@ class OfflineConfig(StrictModel):
     # IoU, six classes, mirrored padding: 0.897 → 0.902, session 9); 256 = the first version
     segment_size: int = Field(384, ge=64)  # (capped at the crops' size)
     refine_size: int = Field(512, ge=64)  # per-image GrabCut resolution (≤ the input size)
-    crop_scale: float = Field(2.0, gt=1)  # crop side / animal extent (crop protocol, spec §1.4)
+    crop_scale: float = Field(2.0, gt=1)  # crop side / animal extent (docs/method.md §1.4)
     box_margin: float = Field(0.2, ge=0)  # central box half-width = (1 + margin) / (2·crop_scale)
     border: float = Field(0.08, gt=0, lt=0.5)  # outer ring (fraction of side) seeded as background
     # True: segmentation descriptors of a padded crop are computed with the padding mirrored
@@ -94,7 +94,7 @@ class FeaturesConfig(StrictModel):
     """The ``features`` section of params.yaml."""
 
     backend: Backend = "offline"
-    hr_pass: bool = True  # 1024² crop tiled into four 512² quadrants → 128² keys (spec §2.2.4)
+    hr_pass: bool = True  # 1024² crop as four 512² quadrants → 128² keys (docs/method.md §2.2)
     hr_size: int = Field(1024, ge=16)
     lr_size: int = Field(512, ge=16)  # DINO LR input; 512/8 = 64 feature grid
     mask_size: int = Field(512, ge=16)  # output masks (render size S)
@@ -103,8 +103,8 @@ class FeaturesConfig(StrictModel):
     saliency_heads: list[int] = Field(default_factory=lambda: [0, 2, 4, 5])
     batch_size: int = Field(8, ge=1)
     amp: Literal["fp16", "bf16", "fp32"] = "fp16"  # GPU autocast only; CPU is always fp32
-    rough_fg_threshold: float = 0.03  # saliency threshold of the rough foreground (§2.2.2)
-    salient_threshold: float = 0.1  # patches averaged into the mean salient key (§2.3.1)
+    rough_fg_threshold: float = 0.03  # rough-foreground saliency threshold (docs/method.md §2.2)
+    salient_threshold: float = 0.1  # mean salient key: saliency threshold (docs/method.md §2.3)
     fg_dist_threshold: float = 0.75  # normalised distance splitting FG/BG pools (Hi-LASSIE 0.8)
     n_clusters: int = Field(8, ge=1)
     kmeans_niter: int = Field(300, ge=1)

@@ -1,4 +1,4 @@
-"""Dense-CRF refinement by mean-field inference (spec §2.3 step 5), in plain torch.
+"""Dense-CRF refinement by mean-field inference (docs/method.md §2.3 step 5), in plain torch.
 
 No compiler-free pydensecrf wheel exists for Python 3.11 (checked: ``pydensecrf``,
 ``pydensecrf2``, ``SimpleCRF`` only ship sources), so this module implements the same model:

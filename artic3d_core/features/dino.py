@@ -1,4 +1,5 @@
-"""DINO ViT-S/8 keys and CLS-attention saliency (spec §2.1), batched, with the tiled HR pass.
+"""DINO ViT-S/8 keys and CLS-attention saliency (docs/method.md §2.1), batched, with the tiled HR
+pass.
 
 A forward hook on the last block's ``attn.qkv`` captures q, k, v; the CLS attention row is
 computed from q and k here (timm's fused attention never materialises the probabilities).

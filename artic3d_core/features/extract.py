@@ -1,8 +1,9 @@
-"""The preprocessing entry points: masks, part clusters and features of one class (spec §2).
+"""The preprocessing entry points: masks, part clusters and features of one class (docs/method.md
+§2).
 
 Backends behind one interface:
 
-* ``dino``    — DINO ViT-S/8 keys + CLS saliency (HR tiled pass, then LR pass), spec §2.2.
+* ``dino``    — DINO ViT-S/8 keys + CLS saliency (HR tiled pass, then LR pass), docs/method.md §2.2.
 * ``offline`` — weight-free co-segmentation of the RGB images (:mod:`.offline`); no ground truth.
 * ``oracle``  — ground-truth masks / part masks (``gt``) with the offline descriptors as
   features; for isolating the optimiser. Named ``oracle`` wherever it appears.
@@ -50,7 +51,7 @@ class GroundTruthMasks:
 
 @dataclass
 class FeatureResult:
-    """Preprocessing output of one class (spec §2.4).
+    """Preprocessing output of one class (docs/method.md §2.4).
 
     masks: (B, S, S) int64 labels 0..k (0 = background) at the render size S;
     masks_lr: (B, h, h) the same, nearest-downsampled to the feature grid (h = 64);
@@ -173,7 +174,7 @@ def extract_features(
     if backend == "dino":
         if cfg.lr_size // cfg.patch != hw:
             raise ValueError(
-                f"features: lr_size {cfg.lr_size} / patch {cfg.patch} ≠ feat_hw {hw} (spec §2.1)"
+                f"features: lr_size {cfg.lr_size} / patch {cfg.patch} ≠ feat_hw {hw} (docs/method.md §2.1)"
             )
         net, weights = _load_dino(weights_cfg, device, model)
         amp = _amp(cfg, device)
@@ -242,7 +243,7 @@ def rough_foreground(
     gt: GroundTruthMasks | None = None,
     model: Any = None,
 ) -> torch.Tensor:
-    """Rough foreground for input enhancement (spec §2.2 step 2): (B, H, W) bool at the
+    """Rough foreground for input enhancement (docs/method.md §2.2 step 2): (B, H, W) bool at the
     images' own resolution. DINO: saliency ≥ ``rough_fg_threshold`` (0.03) pools FG patches."""
     _check_backend(backend)
     x = check_images(images)

@@ -1,9 +1,9 @@
 """The offline feature backend: weight-free co-segmentation from the RGB images only.
 
-No ground truth is read. It stands in for DINO where no weights exist (spec §2, issue 4). The
-inputs are *crops* made by the crop protocol (spec §1.4): a square of side s·max(w, h) centred
-on the animal (s = ``crop_scale``, 2.0 by default), zero-padded where it leaves the photo. That
-geometry is the only prior used:
+No ground truth is read. It stands in for DINO where no weights exist (docs/method.md §2, issue 4).
+The inputs are *crops* made by the crop protocol (docs/method.md §1.4): a square of side s·max(w, h)
+centred on the animal (s = ``crop_scale``, 2.0 by default), zero-padded where it leaves the photo.
+That geometry is the only prior used:
 
 1. Per-pixel descriptors at ``segment_size``² (the part clusters of step 6 use their own at
    ``work_size``²): CIE-Lab colour at two blur scales, gradient energy, orientation energy and

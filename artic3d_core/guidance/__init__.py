@@ -1,1 +1,1 @@
-"""Diffusion guidance: DASS, SDS, none (spec §8)."""
+"""Diffusion guidance: DASS, SDS, none (docs/method.md §8)."""

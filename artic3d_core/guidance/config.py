@@ -1,6 +1,8 @@
-"""Typed ``guidance``-section of params.yaml: diffusion guidance: DASS, SDS, none (spec §8).
+"""Typed ``guidance``-section of params.yaml: diffusion guidance: DASS, SDS, none (docs/method.md
+§8).
 
-Every constant of every use of the diffusion prior lives here, one block per use (spec §8.3):
+Every constant of every use of the diffusion prior lives here, one block per use (docs/method.md
+§8.3):
 ``enhance`` (input enhancement, §2.2 step 3), ``dass`` (3D distillation, §6.13), ``sds`` (the
 Hi-LASSIE+ baseline, §8.4) and ``tdass`` (T-DASS latent targets, §9). Prompt templates may use
 ``{cls}`` (the class name as given) and ``{species}`` (the class name before any '-').
@@ -19,7 +21,7 @@ ALL_GUIDED_PARAMS: tuple[GuidedParam, ...] = ("texture", "parts", "bones", "came
 
 
 class LatentStepSettings(StrictModel):
-    """One DASS-style accumulated latent update (spec §8.2): t, n, g and the step constants."""
+    """One DASS-style accumulated latent update (docs/method.md §8.2): t, n, g and the step constants."""
 
     prompt: str = "A photo of {species}"
     t: int = Field(250, ge=1, le=999, description="fixed diffusion timestep (of 1000)")
@@ -30,13 +32,13 @@ class LatentStepSettings(StrictModel):
 
 
 class DassSettings(LatentStepSettings):
-    """DASS in the 3D optimisation (spec §6.13, §8.3 row 2)."""
+    """DASS in the 3D optimisation (docs/method.md §6.13, §8.3 row 2)."""
 
     weight: float = Field(5e-5, ge=0, description="λ: injected pixel gradient λ(x − x′)")
 
 
 class EnhanceSettings(LatentStepSettings):
-    """Input enhancement (spec §2.2 step 3, §8.3 row 1)."""
+    """Input enhancement (docs/method.md §2.2 step 3, §8.3 row 1)."""
 
     prompt: str = "A photo of {cls}"
     t: int = Field(100, ge=1, le=999)
@@ -55,13 +57,13 @@ class EnhanceSettings(LatentStepSettings):
 
 
 class TDassSettings(LatentStepSettings):
-    """T-DASS latent targets ẑ = z − ∇z (spec §8.3 row 3, §9)."""
+    """T-DASS latent targets ẑ = z − ∇z (docs/method.md §8.3 row 3, §9)."""
 
     prompt: str = "A photo of {cls} in white background"
 
 
 class SdsSettings(StrictModel):
-    """Encoder-back-propagated SDS, the Hi-LASSIE+ baseline (spec §8.4).
+    """Encoder-back-propagated SDS, the Hi-LASSIE+ baseline (docs/method.md §8.4).
 
     The paper gives no constants; t ~ U{t_min..t_max} and g = 15 are the reference code's
     defaults. ``weight`` is an engineering choice: DASS's pixel gradient 5e-5·(x − x′) pulled back
@@ -86,7 +88,7 @@ class SdsSettings(StrictModel):
 
 
 class ViewSettings(StrictModel):
-    """Random views for 3D distillation (spec §5 'DASS random views'; paper: random lighting)."""
+    """Random views for 3D distillation (docs/method.md §5 'DASS random views'; paper: random lighting)."""
 
     n_pairs: int = Field(1, ge=1, description="pairs of views a, a+90° per DASS call")
     elev_range_deg: tuple[float, float] = (-15.0, 30.0)
@@ -104,7 +106,7 @@ class GuidanceConfig(StrictModel):
         "fp16", description="SD precision on GPU; always fp32 on CPU"
     )
     image_size: int | None = Field(
-        512, ge=8, description="images are bilinearly resized to this before encoding (§8.1)"
+        512, ge=8, description="images are resized to this before encoding (docs/method.md §8.1)"
     )
     enhance: EnhanceSettings = Field(default_factory=EnhanceSettings)
     dass: DassSettings = Field(default_factory=DassSettings)

@@ -1,4 +1,5 @@
-"""DASS: decoder-based accumulative score sampling (spec §8.2) and its latent-only form (T-DASS).
+"""DASS: decoder-based accumulative score sampling (docs/method.md §8.2) and its latent-only
+form (T-DASS).
 
 Procedure for images x (B, 3, H, W) in [0, 1], prompt y, timestep t, steps n, guidance g:
 
@@ -80,7 +81,8 @@ def update_latents(
     settings: LatentStepSettings,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """T-DASS latent targets ẑ = z − ∇z (spec §8.3 row 3): (B, 4, h, w), no decode, no gradient.
+    """T-DASS latent targets ẑ = z − ∇z (docs/method.md §8.3 row 3): (B, 4, h, w), no decode,
+    no gradient.
 
     ``prompt`` is the filled prompt (see :func:`format_prompt` with ``settings.prompt``).
     """
@@ -142,7 +144,8 @@ def _target_and_grad(
 
 
 class DassGuidance:
-    """DASS as a :class:`~artic3d_core.guidance.interface.Guidance` (3D distillation, spec §6.13)."""
+    """DASS as a :class:`~artic3d_core.guidance.interface.Guidance` (3D distillation,
+    docs/method.md §6.13)."""
 
     name = "dass"
 

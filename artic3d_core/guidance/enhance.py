@@ -1,4 +1,4 @@
-"""Input enhancement for noisy web images (spec §2.2 step 3, §8.3 row 1).
+"""Input enhancement for noisy web images (docs/method.md §2.2 step 3, §8.3 row 1).
 
 Per image: background noise I ← clamp(I + 0.05·ε·(1 − M_fg), 0, 1) with ε ~ N(0, I); resize to
 the prior's size (512²); one DASS call (t = 100, n = 10, g = 12, λ = 1) and one SGD step of

@@ -1,4 +1,4 @@
-"""Encoder-back-propagated SDS, the Hi-LASSIE+ baseline (spec §8.4).
+"""Encoder-back-propagated SDS, the Hi-LASSIE+ baseline (docs/method.md §8.4).
 
 z = E(x) *with* gradient; t fixed or t ~ U{t_min..t_max} (one per call); n noise samples on the
 same z (not sequential); each gives clip((1 − ᾱ_t)(ε̂ − ε), ±c); the latent gradient is λ·mean

@@ -1,7 +1,7 @@
 """Stable Diffusion wrapper: text embeddings, VAE encode/decode, classifier-free-guided UNet.
 
 Used by every guidance method (DASS, SDS) and by T-DASS. Images are (B, 3, H, W) in [0, 1];
-latents are (B, 4, H/8, W/8) already multiplied by the latent scale 0.18215 (spec §8.1).
+latents are (B, 4, H/8, W/8) already multiplied by the latent scale 0.18215 (docs/method.md §8.1).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Random views, random lighting and pose exploration for 3D distillation (spec §5, §6.13).
+"""Random views, random lighting and pose exploration for 3D distillation (docs/method.md §5,
+§6.13).
 
 Per pair of views: azimuth a ~ U[0°, 360°) and a + 90°, one elevation ~ U[−15°, 30°], one
 orthographic focal ~ U[1.0, 1.2] and one background colour ~ U[0, 1]³ (the reference draws these
@@ -9,7 +10,7 @@ diffuse ~ U[0.2, 0.6]. Without random lighting: ambient 1, diffuse 0.
 
 Pose exploration (paper): bone rotations R′ = α·θ_k + (1 − α)·θ_j between the optimised
 instance k and another instance j, α ~ U[0, 1]; reference option ``rest``: α·θ_k (between the
-rest pose and instance k). θ are the Euler offsets added to the rest pose (spec §3.5, §4).
+rest pose and instance k). θ are the Euler offsets added to the rest pose (docs/method.md §3.5, §4).
 """
 
 from __future__ import annotations

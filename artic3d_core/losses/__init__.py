@@ -1,4 +1,4 @@
-"""Loss functions of spec §6 (every loss but DASS, which lives in ``guidance``)."""
+"""Loss functions of docs/method.md §6 (every loss but DASS, which lives in ``guidance``)."""
 
 from artic3d_core.losses.mesh import inflation_loss, laplacian_loss, normal_consistency_loss
 from artic3d_core.losses.priors import (

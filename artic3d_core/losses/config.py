@@ -1,5 +1,5 @@
-"""Typed ``losses``-section of params.yaml: loss constants (spec §6). Per-stage weights live in
-the ``optim`` stages."""
+"""Typed ``losses``-section of params.yaml: loss constants (docs/method.md §6). Per-stage weights
+live in the ``optim`` stages."""
 
 from pydantic import Field
 

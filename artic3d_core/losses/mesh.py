@@ -1,4 +1,4 @@
-"""Mesh regularisers: uniform Laplacian, normal consistency, inflation (spec §6.9–6.10).
+"""Mesh regularisers: uniform Laplacian, normal consistency, inflation (docs/method.md §6.9–6.10).
 
 Implemented on plain tensors (one shared topology for all parts) so they need no Meshes.
 """
@@ -62,7 +62,7 @@ def normal_consistency_loss(verts: torch.Tensor, faces: torch.Tensor) -> torch.T
 
 def inflation_loss(verts: torch.Tensor, faces: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
     """Σ_corners mean √(‖target − v‖² + eps), target = v + unit face normal (detached), on one
-    mesh verts (V, 3) (spec §6.10)."""
+    mesh verts (V, 3) (docs/method.md §6.10)."""
     tri = verts[faces]  # (F,3,3)
     n = F.normalize(torch.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], dim=-1), dim=-1)
     target = (tri + n[:, None]).detach()

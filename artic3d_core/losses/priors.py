@@ -1,4 +1,4 @@
-"""Priors on pose, camera, symmetry and shape (spec §6.4–6.8)."""
+"""Priors on pose, camera, symmetry and shape (docs/method.md §6.4–6.8)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import torch
 
 
 def canonical_prior(joints_can: torch.Tensor, joints_sym: list[int]) -> torch.Tensor:
-    """Symmetry of the posed canonical joints (B, nj, 3) (spec §6.4), divided by B."""
+    """Symmetry of the posed canonical joints (B, nj, 3) (docs/method.md §6.4), divided by B."""
     B = joints_can.shape[0]
     J = joints_can
     Js = J[:, joints_sym]
@@ -24,7 +24,7 @@ def pose_prior(
     w_axis2: float = 0.02,
     w_root_axis2: float = 0.05,
 ) -> torch.Tensor:
-    """Euler-offset prior (spec §6.5). bone_rot (B, nb, 3), bone_scale (nb,)."""
+    """Euler-offset prior (docs/method.md §6.5). bone_rot (B, nb, 3), bone_scale (nb,)."""
     nb = bone_rot.shape[1]
     L = (
         w_scale * (bone_scale**2).sum()
@@ -36,16 +36,16 @@ def pose_prior(
 
 
 def global_prior(global_rot: torch.Tensor, w_elev: float = 0.1) -> torch.Tensor:
-    """[Σ a₀² + 0.1 Σ a₁²]/B: roll and elevation penalised, azimuth free (spec §6.6)."""
+    """[Σ a₀² + 0.1 Σ a₁²]/B: roll and elevation penalised, azimuth free (docs/method.md §6.6)."""
     B = global_rot.shape[0]
     return ((global_rot[:, 0] ** 2).sum() + w_elev * (global_rot[:, 1] ** 2).sum()) / B
 
 
 def shape_prior(deformation: torch.Tensor, inner: float = 0.01) -> torch.Tensor:
-    """(1/nb) Σ_b inner·mean F_b(X)² for deformation (nb, V, 3) (spec §6.7)."""
+    """(1/nb) Σ_b inner·mean F_b(X)² for deformation (nb, V, 3) (docs/method.md §6.7)."""
     return inner * (deformation**2).mean((1, 2)).mean()
 
 
 def instance_prior(deformation: torch.Tensor, base_deformation: torch.Tensor) -> torch.Tensor:
-    """(1/nb) Σ_b mean ‖F_b(X; s) − F_b(X; f_instance − 1)‖², the base detached (spec §6.8)."""
+    """(1/nb) Σ_b mean ‖F_b(X; s) − F_b(X; f_instance − 1)‖², the base detached (docs/method.md §6.8)."""
     return ((deformation - base_deformation.detach()) ** 2).sum(-1).mean()

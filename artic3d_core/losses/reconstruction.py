@@ -1,4 +1,4 @@
-"""Data terms: silhouette, semantic chamfer, part centres, texture (spec §6.1–6.3, 6.11–6.12)."""
+"""Data terms: silhouette, semantic chamfer, part centres, texture (docs/method.md §6.1–6.3, 6.11–6.12)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def semantic_chamfer_loss(
     vertex_term: float = 0.1,
     grid: int | None = None,
 ) -> torch.Tensor:
-    """DINO chamfer L_sem (spec §6.2).
+    """DINO chamfer L_sem (docs/method.md §6.2).
 
     verts_2d: (B, N, 2) crop units; vert_part: (N,) part of each vertex; feat_verts: (nb, D)
     (detached); feat_img: (B, D, h, w); fg_lr: (B, h, w) foreground. Pixel points
@@ -88,8 +88,8 @@ def part_centre_loss(
     part_cent: torch.Tensor,
     inner: float = 0.1,
 ) -> torch.Tensor:
-    """Part-centre loss (spec §6.3). joints_2d (B, nj, 2); part_cent (C, 3) = (x, y, present) or
-    (B, C, 3) per image. Only clusters part_dino[1] and part_dino[−1] contribute."""
+    """Part-centre loss (docs/method.md §6.3). joints_2d (B, nj, 2); part_cent (C, 3) = (x, y,
+    present) or (B, C, 3) per image. Only clusters part_dino[1] and part_dino[−1] contribute."""
     B = joints_2d.shape[0]
     mid = (joints_2d[:, 1:] + joints_2d[:, parents[1:]]) / 2  # (B, nb, 2)
     pc = part_cent if part_cent.ndim == 3 else part_cent.expand(B, -1, -1)
@@ -102,11 +102,11 @@ def part_centre_loss(
 
 
 def texture_init_loss(uv_colors: torch.Tensor, sampled_colors: torch.Tensor) -> torch.Tensor:
-    """mean ‖C_uv − C_sample‖² (targets detached), spec §6.11."""
+    """mean ‖C_uv − C_sample‖² (targets detached), docs/method.md §6.11."""
     return ((uv_colors - sampled_colors.detach()) ** 2).sum(-1).mean()
 
 
 def texture_loss(render: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """mean over (B, 3, H, W) of [M > 0]·(Î − I)² (spec §6.12)."""
+    """mean over (B, 3, H, W) of [M > 0]·(Î − I)² (docs/method.md §6.12)."""
     m = (mask > 0).to(render)[:, None]
     return (m * (render - image) ** 2).mean()

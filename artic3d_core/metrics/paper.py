@@ -1,4 +1,4 @@
-"""The paper's published numbers (versioned data file ``paper_numbers.yaml``, spec §12)."""
+"""The paper's published numbers (versioned data file ``paper_numbers.yaml``, docs/method.md §12)."""
 
 from __future__ import annotations
 

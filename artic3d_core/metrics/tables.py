@@ -39,7 +39,7 @@ SET_NAMES = {"clean": "LASSIE", "occluded": "E-LASSIE"}
 LEGEND = (
     f"{RANDOM_MARK} computed with RANDOM weights (not comparable with the paper); "
     f"{ORACLE_MARK} oracle features (read the ground truth). Paper: 43.x = decimal lost, "
-    "[..] = unverified recollection, ? / (likely) = uncertain placement (spec §12)."
+    "[..] = unverified recollection, ? / (likely) = uncertain placement (docs/method.md §12)."
 )
 
 

@@ -1,1 +1,1 @@
-"""The articulated model: part networks, textures, camera (spec §4)."""
+"""The articulated model: part networks, textures, camera (docs/method.md §4)."""

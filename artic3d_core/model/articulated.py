@@ -1,8 +1,9 @@
-"""The articulated model: camera, pose, part codes, part MLPs and textures → posed meshes (spec §4).
+"""The articulated model: camera, pose, part codes, part MLPs and textures → posed meshes
+(docs/method.md §4).
 
 Shapes: B instances, nb bones (= parts), nj = nb + 1 joints, V template vertices per part.
 World/camera frame: orthographic camera on +z, x right, y up; image coordinates in crop units
-are ((1 + x)/2, (1 − y)/2) (spec §4.5).
+are ((1 + x)/2, (1 − y)/2) (docs/method.md §4.5).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class PosedMesh:
 
 
 class ArticulatedModel(nn.Module):
-    """Hi-LASSIE/ARTIC3D articulated part model (parameters: spec §4.1)."""
+    """Hi-LASSIE/ARTIC3D articulated part model (parameters: docs/method.md §4.1)."""
 
     def __init__(
         self,
@@ -138,7 +139,7 @@ class ArticulatedModel(nn.Module):
         return self.parts(X, stop_at)
 
     def canonical_parts(self, X: torch.Tensor, stop_at: int = 10) -> torch.Tensor:
-        """Deformed unit parts X + F_b(X; s) (no scaling/posing): (nb, V, 3) (spec §6.9)."""
+        """Deformed unit parts X + F_b(X; s) (no scaling/posing): (nb, V, 3) (docs/method.md §6.9)."""
         return X + self.parts(X, stop_at)
 
     def _shape_parts(
@@ -150,7 +151,8 @@ class ArticulatedModel(nn.Module):
         codes: torch.Tensor | None = None,
         rest: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Steps 1–5 of spec §4.4: (V, 3) → rest-frame part vertices centred at 0 (nb, V, 3).
+        """Steps 1–5 of docs/method.md §4.4: (V, 3) → rest-frame part vertices centred at 0 (nb, V,
+        3).
 
         ``codes`` (nb, 2) / ``rest`` (nj, 3) replace the part codes / rest joints."""
         nb = self.nb
@@ -221,7 +223,7 @@ class ArticulatedModel(nn.Module):
 
     # ---- colours ---------------------------------------------------------------------------
     def uv_vertex_colors(self, mesh: PosedMesh) -> torch.Tensor:
-        """(nb·V, 3) UV-texture colours at the mesh's template points (spec §4.7)."""
+        """(nb·V, 3) UV-texture colours at the mesh's template points (docs/method.md §4.7)."""
         return uv_colors(self.text_img, mesh.template, mesh.sym)
 
     def sampled_vertex_colors(self, mesh: PosedMesh, images: torch.Tensor) -> torch.Tensor:
@@ -247,7 +249,7 @@ class ArticulatedModel(nn.Module):
         return out
 
     def recentre_rest_pose(self) -> None:
-        """Move mean_i bone_rot into bone_rot_rest (realises the shared rest pose R̄, spec §6.5)."""
+        """Move mean_i bone_rot into bone_rot_rest (realises the shared rest pose R̄, docs/method.md §6.5)."""
         with torch.no_grad():
             m = self.bone_rot.mean(0)
             self.bone_rot_rest += m

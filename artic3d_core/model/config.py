@@ -1,4 +1,4 @@
-"""Typed ``model``-section of params.yaml: the articulated model: part networks, textures, camera (spec §4)."""
+"""Typed ``model``-section of params.yaml: the articulated model: part networks, textures, camera (docs/method.md §4)."""
 
 from pydantic import Field
 
@@ -6,7 +6,7 @@ from artic3d_core.strict import StrictModel
 
 
 class ModelConfig(StrictModel):
-    """The ``model`` section of params.yaml (defaults = spec §4, §14)."""
+    """The ``model`` section of params.yaml (defaults = docs/method.md §4, §14)."""
 
     mlp_layers: int = Field(10, ge=1, description="part MLP layers (heads)")
     mlp_width: int = Field(6, ge=1, description="hidden width (= 2·3 Fourier features)")
@@ -22,7 +22,7 @@ class ModelConfig(StrictModel):
     part_xz_clamp: list[float] = Field(default_factory=lambda: [0.05, 1.5])
     part_y_clamp: list[float] = Field(default_factory=lambda: [1.0, 2.0])
     symmetric_shape: bool = Field(
-        True, description="mirror-average deformed parts (spec §4.4 step 5)"
+        True, description="mirror-average deformed parts (docs/method.md §4.4 step 5)"
     )
     symmetry_search: str = Field(
         "partner",

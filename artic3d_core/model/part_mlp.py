@@ -1,4 +1,5 @@
-"""Part networks: multiplicative-filter MLPs with frequency truncation (spec §4.3), batched over parts.
+"""Part networks: multiplicative-filter MLPs with frequency truncation (docs/method.md §4.3),
+batched over parts.
 
 All nb parts are evaluated at once: weights are stored as (nb, layers, …) tensors split into a
 shared low-frequency block (layers < f_instance) and an instance-specific block, so freezing the

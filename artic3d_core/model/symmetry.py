@@ -1,4 +1,4 @@
-"""Left/right vertex mirror maps (spec §4.6), vectorised with a KD-tree."""
+"""Left/right vertex mirror maps (docs/method.md §4.6), vectorised with a KD-tree."""
 
 from __future__ import annotations
 

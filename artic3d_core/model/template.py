@@ -1,4 +1,4 @@
-"""Ico-sphere part templates (spec §4.2); the only model module importing PyTorch3D (utils)."""
+"""Ico-sphere part templates (docs/method.md §4.2); the only model module importing PyTorch3D (utils)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Vertex colours: per-part UV texture images with mirror averaging, or image sampling (spec §4.7)."""
+"""Vertex colours: per-part UV texture images with mirror averaging, or image sampling (docs/method.md §4.7)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Optimisation stages and schedules (spec §7)."""
+"""Optimisation stages and schedules (docs/method.md §7)."""

@@ -1,4 +1,4 @@
-"""Typed ``optim``-section of params.yaml: optimisation stages and schedules (spec §7).
+"""Typed ``optim``-section of params.yaml: optimisation stages and schedules (docs/method.md §7).
 
 Stages are data: each :class:`StageSpec` names its iterations, learning rate, optimised
 parameter groups, loss weights, mesh level, render size and σ. ``schedules`` holds named lists;
@@ -28,7 +28,7 @@ LOSS_NAMES = (
 
 
 class StageSpec(StrictModel):
-    """One optimisation stage (a row of spec §7.1 / §7.2)."""
+    """One optimisation stage (a row of docs/method.md §7.1 / §7.2)."""
 
     name: str
     phase: Literal["joint", "instance"] = "joint"

@@ -19,7 +19,7 @@ from artic3d_core.render import backend as rb
 
 @dataclass
 class InstanceGeometry:
-    """Per instance i (same template vertex index across instances, spec §10.1):
+    """Per instance i (same template vertex index across instances, docs/method.md §10.1):
     verts_2d (B, V, 2) crop units; vert_visible (B, V) bool; silhouettes (B, S, S) bool;
     part_masks (B, S, S) int (0 = background)."""
 
@@ -61,7 +61,8 @@ def render_instance_views(
     image: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render instance ``k`` (articulated, centred, no camera transform) from novel views
-    (orthographic, focal 1) → (N, 3, S, S) in [0, 1]. CLIP: 36 azimuths at 30° (spec §10.3).
+    (orthographic, focal 1) → (N, 3, S, S) in [0, 1]. CLIP: 36 azimuths at 30° (docs/method.md
+    §10.3).
     ``texture``: 'uv' (the instance texture) or 'sample' (colours sampled from ``image``)."""
     az = torch.as_tensor(azim_deg, dtype=torch.float32).reshape(-1)
     n = az.shape[0]

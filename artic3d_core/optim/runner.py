@@ -1,4 +1,4 @@
-"""The stage runner (spec §7): joint stages over all images, then per-instance stages.
+"""The stage runner (docs/method.md §7): joint stages over all images, then per-instance stages.
 
 One public function per phase (``fit_joint``, ``fit_instance``) plus ``run_stage`` for one
 stage. Checkpoints: ``<dir>/stage_<ii>_<name>.pt`` after every stage and ``progress.json``
@@ -118,7 +118,7 @@ def compute_losses(
     loss_cfg: LossesConfig,
     prior_level: int,
 ) -> dict[str, torch.Tensor]:
-    """Every weighted loss of ``stage`` except the guidance term (spec §6)."""
+    """Every weighted loss of ``stage`` except the guidance term (docs/method.md §6)."""
     w = stage.weights
     out: dict[str, torch.Tensor] = {}
     sk = model.skeleton
@@ -188,7 +188,7 @@ def compute_losses(
 
 
 def update_feat_verts(model: ArticulatedModel, mesh: PosedMesh, inputs: FitInputs) -> None:
-    """EMA of per-part features from the images at the vertex projections (spec §6.2)."""
+    """EMA of per-part features from the images at the vertex projections (docs/method.md §6.2)."""
     with torch.no_grad():
         grid = (mesh.verts_2d * 2 - 1)[:, None]
         f = F.grid_sample(inputs.feat_img, grid, align_corners=True)[:, :, 0]  # (B,D,N)
@@ -220,7 +220,7 @@ def run_stage(
 
     ``guidance`` (a ``Guidance``) is required when the stage weights contain ``guidance``
     (the optimiser adds ``guidance.loss(renders, prompt)``); ``guidance_views(generator)`` →
-    random views (spec §5). Returns the loss history.
+    random views (docs/method.md §5). Returns the loss history.
     """
     loss_cfg = loss_cfg or LossesConfig()
     t0 = time.time()
@@ -286,9 +286,9 @@ def _guidance_term(
 ) -> torch.Tensor:
     """Render the instance's UV-textured mesh in random views and call ``guidance.loss``.
 
-    Pose exploration (spec §6.13): ``guidance.pose_exploration`` = ``instances`` (paper: between
-    instance k and a random other instance) or ``rest`` (reference: between the rest pose and
-    k). ``guidance.guided_params`` gates which groups the guidance gradient reaches (texture,
+    Pose exploration (docs/method.md §6.13): ``guidance.pose_exploration`` = ``instances`` (paper:
+    between instance k and a random other instance) or ``rest`` (reference: between the rest pose
+    and k). ``guidance.guided_params`` gates which groups the guidance gradient reaches (texture,
     parts, bones); the stage's ``params`` decide which of those are optimised.
     """
     from artic3d_core.guidance.config import GuidanceConfig
@@ -475,14 +475,14 @@ def fit_joint(
     prior_level: int = 5,
     progress: bool = True,
 ) -> list[StageResult]:
-    """Joint stages (spec §7.1) on all B images at once; in place on ``model``."""
+    """Joint stages (docs/method.md §7.1) on all B images at once; in place on ``model``."""
     stages = [s for s in stages if s.phase == "joint"]
     inst = torch.arange(model.n_instances, device=model.bone_rot.device)
     return _run_phase(model, inputs, stages, inst, ckpt_dir, seed, loss_cfg, prior_level, progress)
 
 
 def instance_state_keys(key: str) -> bool:
-    """State saved per instance: part MLPs and the texture (spec §7.2 outputs)."""
+    """State saved per instance: part MLPs and the texture (docs/method.md §7.2 outputs)."""
     return key.startswith("parts.") or key == "text_img"
 
 
@@ -500,8 +500,9 @@ def fit_instance(
     progress: bool = True,
     guidance_cfg=None,
 ) -> tuple[ArticulatedModel, list[StageResult]]:
-    """Per-instance stages (spec §7.2) for image ``k`` on a copy of the joint model with the
-    shared MLP layers frozen. Returns (instance model, results); camera/pose are not optimised."""
+    """Per-instance stages (docs/method.md §7.2) for image ``k`` on a copy of the joint model with
+    the shared MLP layers frozen. Returns (instance model, results); camera/pose are not
+    optimised."""
     import copy
 
     m = copy.deepcopy(joint_model)

@@ -1,1 +1,1 @@
-"""The renderer: image sizes, blur, faces per pixel (spec §5)."""
+"""The renderer: image sizes, blur, faces per pixel (docs/method.md §5)."""

@@ -1,7 +1,7 @@
 """The one module that imports PyTorch3D's renderer: swap the backend here.
 
-Conventions (spec §4.5, §5): orthographic camera on +z looking at the origin from distance 5,
-focal 1, so a vertex at world (x, y) lands at image coordinates ((1 + x)/2, (1 − y)/2) in crop
+Conventions (docs/method.md §4.5, §5): orthographic camera on +z looking at the origin from distance
+5, focal 1, so a vertex at world (x, y) lands at image coordinates ((1 + x)/2, (1 − y)/2) in crop
 units (x right, y down, [0, 1]). Other views (azimuth, elevation, focal) use PyTorch3D's
 ``look_at_view_transform``. Vertices are projected here (orthographic ⇒ a rotation, a focal
 scale and a depth offset) and rasterised directly in NDC, so every render mode shares one path.
@@ -49,7 +49,7 @@ __all__ = [
 
 @dataclass
 class RenderViews:
-    """Per-view camera and light for N renders (spec §5 random views; guidance ``Views``).
+    """Per-view camera and light for N renders (docs/method.md §5 random views; guidance ``Views``).
 
     azim_deg, elev_deg, focal: (N,); background: (N, 3) RGB in [0, 1];
     light_dir: (N, 3) direction *towards* the light in the camera frame (x right, y up, z to the
@@ -70,7 +70,7 @@ class RenderViews:
 
     @classmethod
     def input_view(cls, n: int, device: torch.device | str = "cpu", **kw) -> RenderViews:
-        """The optimisation camera: azimuth 0, elevation 0, focal 1 (spec §4.5)."""
+        """The optimisation camera: azimuth 0, elevation 0, focal 1 (docs/method.md §4.5)."""
         z = torch.zeros(n, device=device)
         return cls(azim_deg=z, elev_deg=z.clone(), focal=torch.ones(n, device=device), **kw)
 
@@ -111,7 +111,7 @@ def orthographic_camera(
 
 
 def blur_radius(sigma: float) -> float:
-    """Rasteriser blur radius used with soft blending, ln(1/1e-4 − 1)·σ (spec §5)."""
+    """Rasteriser blur radius used with soft blending, ln(1/1e-4 − 1)·σ (docs/method.md §5)."""
     return math.log(1.0 / 1e-4 - 1.0) * sigma
 
 
@@ -445,8 +445,9 @@ def layered_rgb(
     light_dir: tuple[float, float, float] | list[float] = (0.0, 1.0, 2.0),
     bin_size: int | None = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Layered RGB blending of Monnier et al. (spec §5): for the K depth-sorted faces per pixel,
-    α_k = exp(−max(d_k, 0)/σ)·[valid]; rgb = Σ_k α_k Π_{l<k}(1 − α_l) c_k + Π_k(1 − α_k) c_bg.
+    """Layered RGB blending of Monnier et al. (docs/method.md §5): for the K depth-sorted faces per
+    pixel, α_k = exp(−max(d_k, 0)/σ)·[valid]; rgb = Σ_k α_k Π_{l<k}(1 − α_l) c_k + Π_k(1 − α_k)
+    c_bg.
 
     colors: (N, V, 3) vertex colours. Returns rgb (N, 3, H, W) and alpha (N, H, W).
     """
@@ -523,7 +524,7 @@ def vertex_visibility(
     bin_size: int | None = 0,
 ) -> torch.Tensor:
     """(N, V) bool: vertices of any face hit by a pixel of a hard render (background excluded,
-    fixing the reference's −1 defect, spec §10.1)."""
+    fixing the reference's −1 defect, docs/method.md §10.1)."""
     frag = rasterize(verts.detach(), faces, image_size, views, 0.0, 1, bin_size)
     N, V = verts.shape[:2]
     vis = torch.zeros(N, V, dtype=torch.bool, device=verts.device)

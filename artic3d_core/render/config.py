@@ -1,4 +1,4 @@
-"""Typed ``render``-section of params.yaml: the renderer: image sizes, blur, faces per pixel (spec §5)."""
+"""Typed ``render``-section of params.yaml: the renderer: image sizes, blur, faces per pixel (docs/method.md §5)."""
 
 from pydantic import Field
 
@@ -6,7 +6,7 @@ from artic3d_core.strict import StrictModel
 
 
 class RenderConfig(StrictModel):
-    """The ``render`` section of params.yaml (defaults from spec §5; stages override size/K/σ)."""
+    """The ``render`` section of params.yaml (defaults from docs/method.md §5; stages override size/K/σ)."""
 
     image_size: int = Field(512, ge=8, description="render size for saved renders / evaluation")
     sigma: float = Field(1e-4, gt=0, description="soft blending σ at stage start")

@@ -1,1 +1,1 @@
-"""Skeleton discovery (spec §3)."""
+"""Skeleton discovery (docs/method.md §3)."""

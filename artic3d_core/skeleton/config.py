@@ -1,4 +1,4 @@
-"""Typed ``skeleton``-section of params.yaml: skeleton discovery (spec §3)."""
+"""Typed ``skeleton``-section of params.yaml: skeleton discovery (docs/method.md §3)."""
 
 from typing import Literal
 
@@ -18,7 +18,7 @@ class SkeletonConfig(StrictModel):
     min_branch_px: float = Field(0.0, ge=0)  # extra: drop end branches shorter than this (px)
     sym_offset: float = Field(0.05, gt=0)  # ±x of a left/right pair (JSON units)
     sym_len_ratio: tuple[float, float] = (0.5, 2.0)  # squared bone-length ratio of a pair
-    side_view_rank: int = Field(5, ge=0)  # reference rank below this → swap x and z (§3.3)
+    side_view_rank: int = Field(5, ge=0)  # rank below this: swap x, z (docs/method.md §3.3)
     auto_min_presence: float = Field(0.5, ge=0, le=1)  # auto reference: weight of cluster count
     # extras (not in the reference code), 0 disables each:
     smooth: float = Field(0.008, ge=0)  # Gaussian σ (fraction of side) on the mask before thinning

@@ -1,4 +1,4 @@
-"""Automatic skeleton discovery from cluster masks (Hi-LASSIE; spec §3.1–3.3).
+"""Automatic skeleton discovery from cluster masks (Hi-LASSIE; docs/method.md §3.1–3.3).
 
 Pipeline: largest component per mask → facing and azimuth initialisation from cluster offsets →
 reference image (given, or chosen automatically: most side-on view with most clusters visible)
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class ViewInit:
-    """Per-image view initialisation (spec §3.1).
+    """Per-image view initialisation (docs/method.md §3.1).
 
     flipped: (B,) bool mirrored images; azimuth: (B,) rad; spread: (B,) mean |dx| of cluster
     centroids (px); rank: (B,) ascending spread rank; n_clusters: (B,) clusters visible;
@@ -124,7 +124,7 @@ def _as_label_masks(masks: np.ndarray | torch.Tensor, size: int) -> np.ndarray:
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
-    """Labels kept only on the largest 4-connected non-zero component (spec §3.1)."""
+    """Labels kept only on the largest 4-connected non-zero component (docs/method.md §3.1)."""
     lab, n = ndimage.label(mask > 0)
     if n <= 1:
         return mask
@@ -133,7 +133,7 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
 
 
 def view_init(masks: np.ndarray, k: int) -> ViewInit:
-    """Facing, azimuth and spread from cluster centroids (spec §3.1). masks: (B, S, S)."""
+    """Facing, azimuth and spread from cluster centroids (docs/method.md §3.1). masks: (B, S, S)."""
     B = masks.shape[0]
     dx = np.zeros((B, k))
     dy = np.zeros((B, k))
@@ -207,7 +207,7 @@ def _bfs(skel: np.ndarray, start: tuple[int, int]) -> tuple[dict, dict]:
 
 
 def skeleton_2d(mask: np.ndarray, cfg: SkeletonConfig) -> tuple[Skeleton2D, dict]:
-    """Spec §3.2 steps 1–7 on a binary mask (S, S) → pruned tree + raw counts."""
+    """docs/method.md §3.2 steps 1–7 on a binary mask (S, S) → pruned tree + raw counts."""
     m = (mask > 0).astype(np.uint8)
     if m.sum() < 4:
         raise ValueError("skeleton discovery: the reference mask is (nearly) empty")
@@ -320,7 +320,7 @@ class _Flat:
 
 
 def lift(sk2: Skeleton2D, labels: np.ndarray, size: int) -> _Flat:
-    """Spec §3.2 steps 8–9: flat joints in the y–z plane and per-bone attributes."""
+    """docs/method.md §3.2 steps 8–9: flat joints in the y–z plane and per-bone attributes."""
     p = sk2.points
     if len(p) == 0:
         raise ValueError("the reference mask has no skeleton (empty or too small foreground)")
@@ -358,7 +358,7 @@ def _subtree(parents: list[int], i: int) -> list[int]:
 
 
 def split_symmetric(f: _Flat, cfg: SkeletonConfig) -> tuple[_Flat, int]:
-    """Spec §3.3: pair sibling bones of one cluster and similar length into left/right."""
+    """docs/method.md §3.3: pair sibling bones of one cluster and similar length into left/right."""
     J = f.joints.copy()
     par, dino, sxz, sy = list(f.parents), list(f.dino), list(f.sxz), list(f.sy)
     lo, hi = cfg.sym_len_ratio
@@ -561,7 +561,7 @@ def discover_skeleton(
     J = flat.joints.copy()
     if swap:
         J[:, [0, 2]] = J[:, [2, 0]]
-        notes.append("reference is not a side view: x and z swapped (spec §3.3)")
+        notes.append("reference is not a side view: x and z swapped (docs/method.md §3.3)")
     if len(flat.parents) < 2:
         raise ValueError("skeleton discovery: the reference mask gave a single joint")
     skel = Skeleton(

@@ -1,4 +1,5 @@
-"""The ``Skeleton`` type: joints, parents, symmetry, forward kinematics, JSON (spec §3.4–3.5).
+"""The ``Skeleton`` type: joints, parents, symmetry, forward kinematics, JSON (docs/method.md
+§3.4–3.5).
 
 Units: runtime joints are in render NDC units (1 unit = 256 px of a 512² render), i.e. twice the
 JSON joints (JSON: 512-px image = 1). Joint 0 is the root; bone ``b`` (0..nb−1) goes from joint
@@ -35,7 +36,7 @@ def axis_rotation(axis: str, angle: torch.Tensor) -> torch.Tensor:
 def euler_to_matrix(angles: torch.Tensor, convention: str) -> torch.Tensor:
     """Euler angles (..., 3) → (..., 3, 3) with R = R_{c0}(a0) R_{c1}(a1) R_{c2}(a2).
 
-    Bones use 'YZX', the global camera rotation 'ZXY' (spec §3.5, §4.5).
+    Bones use 'YZX', the global camera rotation 'ZXY' (docs/method.md §3.5, §4.5).
     """
     if len(convention) != 3:
         raise ValueError(f"convention must have 3 axes, got {convention!r}")
@@ -146,7 +147,7 @@ class Skeleton:
 
     def bone_rot_init(self) -> torch.Tensor:
         """(nb, 3, 3): rotation taking the sphere axis (0, −1, 0) to each bone's direction,
-        the direction sign-flipped to point to negative y (spec §3.5)."""
+        the direction sign-flipped to point to negative y (docs/method.md §3.5)."""
         d = self.bone_vectors()
         d = d / d.norm(dim=-1, keepdim=True).clamp_min(1e-8)
         d = torch.where(d[:, 1:2] > 0, -d, d)

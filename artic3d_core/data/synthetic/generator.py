@@ -9,7 +9,7 @@ a class does not depend on which other classes are generated):
    U(−8°, 22°), roll U(−5°, 5°), scale so the animal spans 50–72 % of the image (clean) or more
    (occluded), small translation; the occluded (E-) variant adds 1–2 occluders in front and, half
    of the time, truncation by the image border (15–35 % of the animal outside).
-2. geometry as the model's §4.4–4.5 without MLP deformation: per bone a unit sphere, x/z ×2·c_xz,
+2. geometry as the model's (docs/method.md §4.4–4.5) without MLP deformation: per bone a unit sphere, x/z ×2·c_xz,
    y ×c_y, × half bone length, rotated by ``bone_rot_init`` then the FK rotation, at the bone
    midpoint; then s·R_glob ('ZXY') and the xy translation; orthographic camera on +z.
 3. exact ray–ellipsoid raster (2× supersampled colour, native-resolution labels), class coat

@@ -20,9 +20,9 @@ __all__ = ["SynthGroundTruth", "attach_ground_truth", "load_ground_truth"]
 class SynthGroundTruth:
     """Ground truth of one synthetic image.
 
-    Camera (the model's parametrisation, spec §4.5): global_rot (3,) 'ZXY' radians (azimuth =
-    [2]), global_scale s (effective, = 0.1·global_scale_param + 1), global_trans (2,) NDC.
-    Pose: bone_euler (nb, 3) 'YZX'; rest_joints (nj, 3) of this instance (runtime units).
+    Camera (the model's parametrisation, docs/method.md §4.5): global_rot (3,) 'ZXY' radians
+    (azimuth = [2]), global_scale s (effective, = 0.1·global_scale_param + 1), global_trans (2,)
+    NDC. Pose: bone_euler (nb, 3) 'YZX'; rest_joints (nj, 3) of this instance (runtime units).
     joints_3d (nj, 3) / keypoints_3d (14, 3): posed, camera space (NDC, +z towards the camera);
     joints_2d (nj, 2) / keypoints_2d (14, 3: x, y, vis): pixels. Masks (H, W): mask (visible
     animal), amodal (before occluders), part_mask (uint8 LASSIE slots 0..16), bone_mask (uint8

@@ -1,4 +1,5 @@
-"""Exact, vectorised ray casting of ellipsoids under the spec's orthographic camera (§4.5).
+"""Exact, vectorised ray casting of ellipsoids under the model's orthographic camera
+(docs/method.md §4.5).
 
 The camera sits on +z looking down −z; NDC x ∈ [−1, 1] maps to pixel u = (1 + x)·W/2 and y to
 v = (1 − y)·H/2 (pixel centres at integer + 0.5). Each part is an ellipsoid

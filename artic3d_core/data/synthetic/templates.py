@@ -1,10 +1,10 @@
-"""Procedural animal templates: a rest skeleton with per-bone part scales (the model's §4.4 part
-representation), LASSIE part slots, pose limits, and the 14 keypoints attached to bones.
+"""Procedural animal templates: a rest skeleton with per-bone part scales (the model's part
+representation, docs/method.md §4.4), LASSIE part slots, pose limits, and the 14 keypoints attached to bones.
 
 Frame (as the model and skeleton discovery use it): head towards +z, up +y, the animal's left
 side at +x (so left/right partners mirror in x). Units: runtime NDC (1 = half the render width).
 Legs are chains girdle → upper → middle (→ lower); the knee keypoint is the joint after the upper
-segment, the ankle the joint after the middle segment (spec §1.2 names).
+segment, the ankle the joint after the middle segment (docs/method.md §1.2 names).
 """
 
 from __future__ import annotations
