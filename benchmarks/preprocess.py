@@ -1,4 +1,4 @@
-"""Issue 4 acceptance figures on the synthetic benchmark: offline foreground IoU per class
+"""Acceptance figures of the offline features on the synthetic benchmark: offline foreground IoU per class
 (clean / occluded) and skeleton discovery against the template.
 
     # generate once (~90 s), then measure

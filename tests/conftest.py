@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 for _k, _v in DEFAULTS.items():
     os.environ.setdefault(_k, _v)
 if "PREFECT_HOME" not in os.environ:
-    # a private Prefect home per session, removed at exit (each run used to leave one in /tmp)
+    # a private Prefect home per test run, removed at exit (none is left behind in /tmp)
     _home = tempfile.mkdtemp(prefix="artic3d-prefect-")
     os.environ["PREFECT_HOME"] = _home
     atexit.register(shutil.rmtree, _home, ignore_errors=True)

@@ -1,7 +1,6 @@
 """Evaluate one reconstructed class (dataset × class × method) into metric rows.
 
-Protocol per set (docs/method.md §10, issue 7): ``clean`` = the clean images only (LASSIE, Table 1
-top);
+Protocol per set (docs/method.md §10): ``clean`` = the clean images only (LASSIE, Table 1 top);
 ``occluded`` = all images, clean + occluded (E-LASSIE evaluates on all 45 per class). Metrics:
 PCK@0.1 keypoint transfer (paper mode with per-image indexing, and the reference variant),
 mask IoU against the dataset's masks (synthetic GT / Pascal-Part), part IoU on Pascal classes,

@@ -33,16 +33,15 @@ class OfflineConfig(StrictModel):
 
     work_size: int = Field(256, ge=64)  # part descriptors and part clusters at this resolution
     # foreground segmentation (descriptors, classifiers, first estimate) at this resolution: thin
-    # parts (a tail, a leg) survive at 384² that a 256² grid blurs into the background (clean
-    # IoU, six classes, mirrored padding: 0.897 → 0.902, session 9); 256 = the first version
+    # parts (a tail, a leg) survive at 384² that a 256² grid blurs into the background
     segment_size: int = Field(384, ge=64)  # (capped at the crops' size)
     refine_size: int = Field(512, ge=64)  # per-image GrabCut resolution (≤ the input size)
     crop_scale: float = Field(2.0, gt=1)  # crop side / animal extent (docs/method.md §1.4)
     box_margin: float = Field(0.2, ge=0)  # central box half-width = (1 + margin) / (2·crop_scale)
     border: float = Field(0.08, gt=0, lt=0.5)  # outer ring (fraction of side) seeded as background
     # True: segmentation descriptors of a padded crop are computed with the padding mirrored
-    # from the photo (clean IoU 0.877 → 0.897 over six classes, session 8). False: the zero
-    # padding enters the filters (the first version)
+    # from the photo, so the padding's edge does not look like a boundary. False: the zero
+    # padding enters the filters
     fill_padding: bool = True
     pu_rounds: int = Field(2, ge=1)  # class-wide positive–unlabelled classifier rounds
     pu_samples: int = Field(40000, ge=100)  # training pixels per class (each of pos / neg)
@@ -56,12 +55,10 @@ class OfflineConfig(StrictModel):
     grabcut_iters: int = Field(4, ge=0)  # per-image colour graph-cut refinement (0 = off)
     grabcut_band: float = Field(6.0, ge=1)  # px at 256²: uncertain band around the estimate
     # GrabCut's colour models work on (L, g·a, g·b) in CIE-Lab with this chroma gain g: a grey
-    # rock and a grey elephant differ in tint, not in brightness (two self-training rounds with
-    # the relative chroma below, six classes' clean mean IoU 0.914 → 0.919, giraffe 0.878 →
-    # 0.898; session 10). 0 = RGB, the first version
+    # rock and a grey elephant differ in tint, not in brightness. 0 = RGB
     grabcut_chroma_gain: float = Field(3.0, ge=0)
     # holes smaller than this × the mask area are filled (segmentation errors); larger ones are
-    # background the animal encloses (between crossing legs). 1 fills every hole (the old rule)
+    # background the animal encloses (between crossing legs). 1 fills every hole
     hole_fraction: float = Field(0.02, ge=0, le=1)
     opening: float = Field(0.006, ge=0)  # morphological opening diameter (fraction of side)
     # re-score from the typical masks, GrabCut again; from the second round on the classifier
@@ -69,21 +66,20 @@ class OfflineConfig(StrictModel):
     self_train_rounds: int = Field(3, ge=0)
     # rounds ≥ 2 add (a, b) minus the median (a, b) of the image's previous mask as features: one
     # animal's tint is uniform, while the class's tints overlap its background (grey rocks,
-    # cream ground). Clean IoU, seed 0: elephant 0.872 → 0.931, giraffe 0.866 → 0.902 (session
-    # 10). False: every round sees the same features (a second round alone: elephant 0.852)
+    # cream ground). False: every round sees the same features
     self_train_relative: bool = True
     self_train_fraction: float = Field(0.5, gt=0, le=1)  # …the most typical fraction of them
     # self-trained scores above this are definite foreground in that round's GrabCut (1 = off)
     self_train_confident: float = Field(0.99, gt=0.5, le=1)
-    # n independent co-segmentations (seeds seed … seed + n − 1), majority-voted per pixel: one
-    # run's per-class mean IoU moved by up to 0.08 between seeds 0-2 (README, Preprocessing)
+    # n independent co-segmentations (seeds seed … seed + n − 1), majority-voted per pixel: a
+    # class's mean IoU varies by up to 0.08 between seeds (docs/method.md §2.1)
     ensemble: int = Field(1, ge=1)
     # …and thin parts (narrower than this × side) that only some runs found and that touch the
     # voted body are added back: a tail one run kept is otherwise voted away (0 = plain vote)
     ensemble_keep_thin: float = Field(0.0, ge=0, lt=0.5)
     position_weight: float = Field(4.0, ge=0)  # weight of mask-relative position in part features
     # part positions in each animal's own left/right facing frame (features/facing.py); False:
-    # image frame, the first version (clusters mean "left end", half the azimuths start mirrored)
+    # image frame (clusters then mean "left end", and half the azimuths start mirrored)
     facing_sync: bool = True
     facing_colour_weight: float = Field(0.5, ge=0)  # Lab channels vs the mask in the facing match
     kmeans_niter: int = Field(40, ge=1)  # the offline models refit often: cheaper k-means

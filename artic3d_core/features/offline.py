@@ -1,7 +1,7 @@
 """The offline feature backend: weight-free co-segmentation from the RGB images only.
 
-No ground truth is read. It stands in for DINO where no weights exist (docs/method.md §2, issue 4).
-The inputs are *crops* made by the crop protocol (docs/method.md §1.4): a square of side s·max(w, h)
+No ground truth is read. It stands in for DINO where no weights exist (docs/method.md §2). The
+inputs are *crops* made by the crop protocol (docs/method.md §1.4): a square of side s·max(w, h)
 centred on the animal (s = ``crop_scale``, 2.0 by default), zero-padded where it leaves the photo.
 That geometry is the only prior used:
 
@@ -33,17 +33,12 @@ That geometry is the only prior used:
    leak in one image is corrected by what the typical images say its colour is. In that
    GrabCut, pixels the self-trained classifier scores above ``self_train_confident`` are
    definite foreground: pale thin parts (a tiger's belly) otherwise lose to the background's
-   colour model (30 clean images/class at 512²: tiger 0.877 → 0.895, zebra 0.902 → 0.912,
-   elephant 0.839 → 0.836). A new mask
-   smaller than a quarter of the previous one is discarded (it lost the animal). Measured at
-   256² (30 clean images/class): penguin 0.884 → 0.912, giraffe 0.700 → 0.748, elephant and
-   tiger unchanged (±0.02). From the second round on (``self_train_relative``) the classifier
+   colour model. A new mask smaller than a quarter of the previous one is discarded (it lost
+   the animal). From the second round on (``self_train_relative``) the classifier
    also sees each pixel's chroma minus the median chroma of its own image's previous mask:
    one animal's tint is uniform, but the class's tints overlap its backgrounds (an elephant
-   as grey as the rocks of other images, a giraffe's legs as cream as some ground). Three
-   rounds with it (seed 0, 30 clean images/class at 512²): elephant 0.872 → 0.931, giraffe
-   0.866 → 0.902, zebra 0.910 → 0.924, kangaroo 0.908 → 0.916; a second round without it
-   lowers elephant to 0.852.
+   as grey as the rocks of other images, a giraffe's legs as cream as some ground), while
+   within one image the animal and the background differ in tint.
 6. Parts: k-means (k = n_clusters) of foreground descriptors plus mask-relative position,
    in each animal's own facing frame (:mod:`.facing`).
 7. Patch "keys" (64²) are the descriptors pooled per patch; "saliency" is the pooled
@@ -131,8 +126,8 @@ def _main_object(fg: np.ndarray, box: np.ndarray, hole_fraction: float = 1.0) ->
     and no overlap → the largest), its holes smaller than ``hole_fraction`` × its area filled.
 
     Small holes are segmentation errors (a dark spot scored as background); large ones are
-    background the animal really encloses (the ground between crossing legs). Filling every
-    hole cost giraffe masks 0.853 → 0.788 mean IoU (30 clean synthetic images)."""
+    background the animal really encloses (the ground between crossing legs), and filling
+    those costs mask IoU."""
     lab, n = ndimage.label(fg)
     if n == 0:
         return fg
@@ -421,9 +416,8 @@ def _segmentation_descriptors(x: torch.Tensor, cfg: OfflineConfig) -> _Segmentat
     s = min(cfg.segment_size, x.shape[-1])
     rgb = _resized_rgb(x, s)
     # the zero padding would enter every filter near the photo's edge: there the ground's
-    # descriptors (the only negatives a padded crop gives) differed from the same ground's in
-    # the box, and the classifiers learnt "near the padding" instead of "ground" (seed 0, 30
-    # clean images/class at 512²: elephant 0.835 → 0.861, penguin 0.869 → 0.941)
+    # descriptors (the only negatives a padded crop gives) would differ from the same ground's
+    # in the box, and the classifiers would learn "near the padding" instead of "ground"
     src = np.stack([reflect_fill(im) for im in rgb]) if cfg.fill_padding else rgb
     seg = np.stack([segmentation_descriptors(im, s / 256) for im in src])  # (B, s, s, D)
     D = seg.shape[-1]

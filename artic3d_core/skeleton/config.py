@@ -25,18 +25,16 @@ class SkeletonConfig(StrictModel):
     # drop leaf branches shorter than this × r(junction)…
     min_branch_radius: float = Field(1.6, ge=0)
     # …unless they are at least this × r(junction) long and thin: the distance-transform radius
-    # 3/4 of the way out ≤ thin_branch_profile × r(junction) (0 = off). On session 10's masks
-    # elephant's tail measures 0.20 (L = 1.2–1.4 r) and the corner spurs that 1.0 alone keeps
-    # (an extra tiger bone, penguin's tail stub, zebra's belly) 0.33–0.63; min_branch_radius 1.0
-    # for everything cost tiger 5 and penguin 6 points of issue-5 PCK (README, Preprocessing)
+    # 3/4 of the way out ≤ thin_branch_profile × r(junction) (0 = off). A tail that leaves the
+    # body measures about 0.2 (elephant's: L = 1.2–1.4 r); a spur into a convex corner of a
+    # thick region 0.33–0.63, and keeping such spurs as bones costs PCK
     thin_branch_radius: float = Field(1.0, ge=0)
     thin_branch_profile: float = Field(0.28, ge=0, le=1)
     auto_candidates: int = Field(15, ge=1)  # auto reference: skeletonise this many top views
     # (side views only: spread rank ≥ min(side_view_rank, B − 1)) and keep the one with most
     # limbs / mid chains (tie → the side-on score). 15 = every typical view of a 30-image
-    # class; 8 lost zebra's tail and merged penguin's feet on the mirrored-padding masks. Without
-    # the side-view rule elephant's issue-5 reference became a rank-3 view (x/z swapped) and its
-    # PCK fell 59.6 → 33.1 % (session 8)
+    # class. Only side views are candidates because a reference below the side-view rank has its
+    # skeleton lifted with x and z swapped, which costs most of the PCK
     # auto reference: only this most typical fraction of the silhouettes are candidates
     # (typicality = mean correlation of the facing-aligned, centroid/scale-normalised mask with
     # the others'); a mask that leaks into the background or is truncated is atypical (1 = all)

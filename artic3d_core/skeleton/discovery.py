@@ -231,8 +231,8 @@ def skeleton_2d(mask: np.ndarray, cfg: SkeletonConfig) -> tuple[Skeleton2D, dict
         pts = [tuple(p) for p in np.argwhere(sk)]
         root = max(pts, key=r_of)
     prev, depth = _bfs(sk, root)
-    # the root is a kept joint even when it is no junction (a simple curve: it used to be
-    # dropped, and the first endpoint became the root)
+    # the root is a kept joint even when it is no junction (a simple curve), so the skeleton
+    # does not hang from its first endpoint
     junctions = [root] + [j for j in junctions if j in prev and j != root]
     endpoints = [e for e in endpoints if e in prev and e != root]
     jset = set(junctions)
@@ -499,9 +499,8 @@ def _best_candidate(m: np.ndarray, views: ViewInit, k: int, cfg: SkeletonConfig)
     order = [int(i) for i in np.argsort(-side, kind="stable") if m[i].any() and i in typical]
     if not order:
         raise ValueError("every mask is empty: the foreground estimate failed for all images")
-    # views that §3.3 would treat as "not a side view" (x and z swapped) are candidates only
-    # if no side view is: with 15 candidates elephant's reference became a rank-3 view whose
-    # swapped skeleton cost its issue-5 PCK 59.6 → 33.1 % (session 8)
+    # views that docs/method.md §3.3 treats as "not a side view" (x and z swapped) are
+    # candidates only if no side view is: a swapped skeleton costs most of the PCK
     side_ok = [i for i in order if views.rank[i] >= _side_view_floor(cfg, B)]
     order = side_ok or order
     best, best_key, rows = order[0], None, []

@@ -166,7 +166,7 @@ def test_main_object_fills_small_holes_and_keeps_the_ground_between_legs():
     assert out[15:17, 20:22].all()  # the speck is filled
     assert not out[40, 32]  # the ground between the legs is not
     assert not out[58:62, 2:6].any()  # only the component in the box
-    assert _main_object(fg, box, hole_fraction=1.0)[40, 32]  # the old rule fills everything
+    assert _main_object(fg, box, hole_fraction=1.0)[40, 32]  # hole_fraction 1 fills every hole
 
 
 def test_ensemble_is_the_per_pixel_majority_of_single_seed_runs(toy):

@@ -1,4 +1,4 @@
-"""Shared fixtures for the guidance tests: one tiny random SD prior per session (CPU, fp32)."""
+"""Shared fixtures for the guidance tests: one tiny random SD prior per test run (CPU, fp32)."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ def tiny_overrides(root: Path) -> list[str]:
 
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project-like folder with the tiny synthetic zebra generated once per session."""
+    """A project-like folder with the tiny synthetic zebra generated once per test run."""
     from tasks.synth import run_synth
 
     root = tmp_path_factory.mktemp("orch")

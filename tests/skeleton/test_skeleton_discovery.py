@@ -122,7 +122,7 @@ def test_auto_reference_prefers_separated_legs(quadruped_mask):
         masks, SkeletonConfig(auto_candidates=1, min_branch_radius=prune), n_clusters=4
     )
     assert plain.reference == 2
-    # (side_view_rank 0: the chosen view ranks lowest here, so §3.3 would swap x and z)
+    # (side_view_rank 0: the chosen view ranks lowest here, so it would get x and z swapped)
     # (auto_typical_fraction 1: here the two identical merged masks are the typical ones)
     cfg = SkeletonConfig(side_view_rank=0, auto_typical_fraction=1.0, min_branch_radius=prune)
     sk, rep = discover_skeleton(masks, cfg, n_clusters=4)
@@ -132,7 +132,7 @@ def test_auto_reference_prefers_separated_legs(quadruped_mask):
 
 def test_auto_reference_penalises_extra_limbs(quadruped_mask, monkeypatch):
     """A candidate whose skeleton has 6 limbs (a splayed leg pair split twice: giraffe) loses
-    to one with 4, even when it is the more side-on view (it used to tie at min(limbs, 4))."""
+    to one with 4, even when it is the more side-on view (no tie at min(limbs, 4))."""
     from artic3d_core.skeleton import discovery
 
     m = quadruped_mask(512, 1)
@@ -147,9 +147,9 @@ def test_auto_reference_penalises_extra_limbs(quadruped_mask, monkeypatch):
 
 
 def test_auto_reference_candidates_are_side_views(quadruped_mask, monkeypatch):
-    """A view that §3.3 treats as "not a side view" (spread rank < min(side_view_rank, B − 1):
-    its skeleton would be lifted with x and z swapped) is not a candidate while a side view is,
-    even when its skeleton has more limbs (elephant's rank-3 reference, session 8)."""
+    """A view that docs/method.md §3.3 treats as "not a side view" (spread rank
+    < min(side_view_rank, B − 1): its skeleton would be lifted with x and z swapped) is not a
+    candidate while a side view is, even when its skeleton has more limbs."""
     import cv2
 
     from artic3d_core.skeleton import discovery
@@ -282,7 +282,7 @@ def test_a_quadruped_tail_on_the_ground_stays_a_mid_chain():
 
 def test_a_simple_curve_keeps_its_widest_point_as_root():
     """A skeleton without junctions (one curve) is rooted at its widest pixel, with both ends
-    as children (it used to lose the root and hang from its first endpoint)."""
+    as children (it does not hang from its first endpoint)."""
     import cv2
 
     m = np.zeros((256, 256), np.uint8)
