@@ -1,8 +1,8 @@
 """Animation sequences from rigid bone transforms: self-interpolation (the reference's),
 interpolation between two instances (the paper's), retargeting between skeletons.
 
-Poses are per-bone Euler offsets θ (…, nb, 3) from the shared rest pose ('YZX', docs/method.md
-§3.5).
+Poses are per-bone Euler offsets θ (…, nb, 3) from the shared rest pose ('YZX',
+docs/method.md §3.5).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Evaluation: PCK keypoint transfer, IoU, CLIP similarity, ground-truth 3D metrics (docs/method.md
-§10).
+"""Evaluation: PCK keypoint transfer, IoU, CLIP similarity, ground-truth 3D metrics
+(docs/method.md §10).
 
 The array-level metrics are importable from here; the CLIP metric (torch, open_clip) lives in
 :mod:`artic3d_core.eval.clip_similarity`.

@@ -1,5 +1,5 @@
-"""Foreground/background split, k-means part clusters, CRF, part centres, PCA (docs/method.md
-§2.2–2.3).
+"""Foreground/background split, k-means part clusters, CRF, part centres, PCA
+(docs/method.md §2.2–2.3).
 
 Inputs are patch features on a (h, w) grid; outputs are label masks at image resolution
 (0 = background, 1..k = clusters).

@@ -1,5 +1,5 @@
-"""The preprocessing entry points: masks, part clusters and features of one class (docs/method.md
-§2).
+"""The preprocessing entry points: masks, part clusters and features of one class
+(docs/method.md §2).
 
 Backends behind one interface:
 

@@ -1,8 +1,8 @@
-"""Typed ``guidance``-section of params.yaml: diffusion guidance: DASS, SDS, none (docs/method.md
-§8).
+"""Typed ``guidance``-section of params.yaml: diffusion guidance: DASS, SDS, none
+(docs/method.md §8).
 
-Every constant of every use of the diffusion prior lives here, one block per use (docs/method.md
-§8.3):
+Every constant of every use of the diffusion prior lives here, one block per use
+(docs/method.md §8.3):
 ``enhance`` (input enhancement, §2.2 step 3), ``dass`` (3D distillation, §6.13), ``sds`` (the
 Hi-LASSIE+ baseline, §8.4) and ``tdass`` (T-DASS latent targets, §9). Prompt templates may use
 ``{cls}`` (the class name as given) and ``{species}`` (the class name before any '-').

@@ -61,8 +61,8 @@ def render_instance_views(
     image: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Render instance ``k`` (articulated, centred, no camera transform) from novel views
-    (orthographic, focal 1) → (N, 3, S, S) in [0, 1]. CLIP: 36 azimuths at 30° (docs/method.md
-    §10.3).
+    (orthographic, focal 1) → (N, 3, S, S) in [0, 1]. CLIP: 36 azimuths at 30°
+    (docs/method.md §10.3).
     ``texture``: 'uv' (the instance texture) or 'sample' (colours sampled from ``image``)."""
     az = torch.as_tensor(azim_deg, dtype=torch.float32).reshape(-1)
     n = az.shape[0]

@@ -1,5 +1,5 @@
-"""The ``Skeleton`` type: joints, parents, symmetry, forward kinematics, JSON (docs/method.md
-§3.4–3.5).
+"""The ``Skeleton`` type: joints, parents, symmetry, forward kinematics, JSON
+(docs/method.md §3.4–3.5).
 
 Units: runtime joints are in render NDC units (1 unit = 256 px of a 512² render), i.e. twice the
 JSON joints (JSON: 512-px image = 1). Joint 0 is the root; bone ``b`` (0..nb−1) goes from joint
