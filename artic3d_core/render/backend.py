@@ -105,7 +105,7 @@ class Fragments:
 def orthographic_camera(
     batch: int, device: torch.device, dist: float = 5.0, elev: float = 0.0, azim: float = 0.0
 ) -> FoVOrthographicCameras:
-    """The spec's camera as a PyTorch3D object (kept for reference checks)."""
+    """The model's camera (docs/method.md §4.5) as a PyTorch3D object (kept for reference checks)."""
     R, T = look_at_view_transform(dist=dist, elev=elev, azim=azim, device=device)
     return FoVOrthographicCameras(R=R.expand(batch, 3, 3), T=T.expand(batch, 3), device=device)
 
@@ -340,7 +340,7 @@ def soft_silhouette(
     """Soft silhouettes (SoftRas, PyTorch3D ``SoftSilhouetteShader`` blending).
 
     alpha = 1 − Π_k (1 − sigmoid(−d_k/σ)). Returns (N, H, W) in [0, 1], differentiable w.r.t.
-    ``verts``. ``gamma`` is unused by silhouettes (kept for the spec's σ/γ pairs).
+    ``verts``. ``gamma`` is unused by silhouettes (kept for the reference's σ/γ pairs).
     """
     del gamma
     frag = rasterize(

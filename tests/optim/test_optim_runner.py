@@ -54,7 +54,7 @@ def test_schedules_from_params_yaml():
 
     cfg = load_params(Path(__file__).parents[2] / "params.yaml").optim
     paper = cfg.schedules["paper"]
-    # docs/method.md §7.1 table: 8 × 100 + 300 = 1,100 (the spec text says "1,200")
+    # docs/method.md §7.1: 8 × 100 + 300 = 1,100 iterations
     assert sum(s.iters for s in paper if s.phase == "joint") == 1100
     assert [s.name for s in paper if s.phase == "instance"] == [
         "instance_shape", "texture_init", "instance_refine",
