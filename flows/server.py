@@ -29,8 +29,8 @@ killed with SIGKILL and no cleanup code runs. Three layers, from the fastest to 
 
 A live server of another, still running owner is not reused: its owner stops it when it ends,
 which would pull the server from under a second run. Each run starts its own (a few seconds).
-The server runs in its own session (process group) so Ctrl-C in a terminal reaches the owner
-only, and ``stop_server`` signals the whole group.
+The server runs in its own process group (``start_new_session``) so Ctrl-C in a terminal
+reaches the owner only, and ``stop_server`` signals the whole group.
 """
 
 from __future__ import annotations

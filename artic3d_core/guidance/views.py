@@ -1,5 +1,5 @@
-"""Random views, random lighting and pose exploration for 3D distillation (docs/method.md §5,
-§6.13).
+"""Random views, random lighting and pose exploration for 3D distillation
+(docs/method.md §5, §6.13).
 
 Per pair of views: azimuth a ~ U[0°, 360°) and a + 90°, one elevation ~ U[−15°, 30°], one
 orthographic focal ~ U[1.0, 1.2] and one background colour ~ U[0, 1]³ (the reference draws these

@@ -481,7 +481,7 @@ def _flat_leaves(f: _Flat) -> tuple[int, int]:
 
 def _side_view_floor(cfg: SkeletonConfig, B: int) -> int:
     """The spread rank from which a view is a side view; a reference ranked below it is lifted
-    with x and z swapped (§3.3)."""
+    with x and z swapped (docs/method.md §3.3)."""
     return min(cfg.side_view_rank, B - 1)
 
 
