@@ -146,7 +146,7 @@ def _prior(weights_json: str, device: str, precision: str) -> Any:
 
 
 def run_rough_fg(params: Params, data_dir: Path, out_dir: Path, device) -> dict[str, Any]:
-    """Rough foreground masks of all crops: the input enhancement's background (§2.2)."""
+    """Rough foreground of all crops: the enhancement's background (docs/method.md §2.2)."""
     from artic3d_core.features.extract import rough_foreground
 
     p = params
