@@ -1,7 +1,7 @@
 """The guidance contract every method implements, and the helpers the implementations share.
 
 A guidance turns rendered images into a scalar *surrogate* loss whose gradient with respect to the
-images is the method's injected gradient (spec §8.2, §8.4):
+images is the method's injected gradient (docs/method.md §8.2, §8.4):
 
 * ``dass``: (λ/2)·‖x − x′‖² summed over pixels, x′ detached ⇒ ∂/∂x = λ(x − x′);
 * ``sds``: (g·z).sum() with the latent gradient g detached and z = E(x) *with* gradient, so the
@@ -98,7 +98,8 @@ def check_images(images: torch.Tensor, what: str = "images") -> None:
 
 
 def resize_for_prior(images: torch.Tensor, size: int | None) -> torch.Tensor:
-    """Bilinearly resize (B, 3, H, W) to (B, 3, size, size) (spec §8.1); identity if already so.
+    """Bilinearly resize (B, 3, H, W) to (B, 3, size, size) (docs/method.md §8.1); identity if
+    already so.
 
     Without a size, H and W must be multiples of 8 (the VAE's down-sampling).
     """
