@@ -7,9 +7,6 @@ from typing import Annotated
 
 import typer
 
-from artic3d_core.metrics.store import MetricsFileError, read_metrics
-from artic3d_core.metrics.tables import write_tables
-
 
 def tables(
     metrics: Annotated[
@@ -27,6 +24,8 @@ def tables(
     """Render Table 1 (LASSIE / E-LASSIE PCK), Table 2 (Pascal-Part PCK), Table 3 (CLIP), a
     synthetic-benchmark table and an all-metrics table, with the paper's numbers alongside."""
     from artic3d_core.metrics.paper import load_paper_numbers
+    from artic3d_core.metrics.store import MetricsFileError, read_metrics
+    from artic3d_core.metrics.tables import write_tables
 
     try:
         df = read_metrics(*metrics)
