@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from artic3d_cli import bench_cmd, data_cmd, export_cmd, run_cmd, tables_cmd, weights_cmd
+from artic3d_cli import bench_cmd, common, data_cmd, export_cmd, run_cmd, tables_cmd, weights_cmd
 from artic3d_cli.report_cmd import report
 from artic3d_core.env import set_process_defaults
 
@@ -15,6 +15,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@app.callback()
+def main(debug: common.DebugOpt = False) -> None:
+    """ARTIC3D: articulated 3D animals from a few web images, guided by diffusion."""
+    common.STATE.debug = debug
+
+
 app.add_typer(weights_cmd.app, name="weights")
 app.add_typer(data_cmd.app, name="data")
 app.command("synth")(data_cmd.synth)

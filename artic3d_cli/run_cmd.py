@@ -15,7 +15,8 @@ from pathlib import Path
 
 import typer
 
-from artic3d_cli.common import DeviceOpt, ParamsOpt, SetOpt, load_or_exit
+from artic3d_cli.common import DebugOpt, DeviceOpt, ParamsOpt, SetOpt, load_or_exit, user_error
+from artic3d_core.data.config import DATASETS
 
 
 def _ensure_synthetic(cfg, root: Path) -> None:
@@ -49,30 +50,42 @@ def image_counts(data_dir: Path) -> dict[str, int]:
 
 
 def run(
-    dataset: str = typer.Option(
-        "synthetic", help="synthetic | lassie | e-lassie | pascal_part | folder"
-    ),
+    dataset: str = typer.Option("synthetic", help=" | ".join(DATASETS)),
     cls: str = typer.Option("zebra", "--cls", help="class name"),
     method: str = typer.Option("hi-lassie", help="hi-lassie | hi-lassie+ | artic3d"),
     outputs: bool = typer.Option(True, help="write meshes, renders and GIFs per instance"),
     params: ParamsOpt = Path("params.yaml"),
     set_: SetOpt = None,
     device: DeviceOpt = None,
+    debug: DebugOpt = False,
 ) -> None:
     """Reconstruct one class end to end and print PCK@0.1 / mask IoU per image set.
 
-    Instances: ``-s pipeline.max_instances=N`` (the rest are evaluated with the joint shape)."""
-    from artic3d_core.device import resolve_device
+    Instances: ``-s pipeline.max_instances=N`` (the rest are evaluated with the joint shape).
+    The names, the parameter file and the class's images are checked before anything heavy is
+    imported: a mistake is one or two lines and exit status 2 (``--debug``: the traceback)."""
     from artic3d_core.errors import BadInputError
+    from artic3d_core.pipeline.inputs import check_choice, check_run_inputs, data_sets
+    from artic3d_core.pipeline.methods import METHODS
+
+    try:  # the names first: they need no parameter file
+        check_choice("dataset", dataset, DATASETS, "--dataset")
+        check_choice("method", method, METHODS, "--method")
+    except BadInputError as exc:
+        user_error(exc, debug)
+    cfg = load_or_exit(params, set_, device, debug)
+    try:
+        root = check_run_inputs(cfg, dataset, cls, method)
+    except BadInputError as exc:
+        user_error(exc, debug)
+
+    from artic3d_core.device import resolve_device
     from artic3d_core.pipeline.reconstruct import reconstruct_class
-    from artic3d_core.pipeline.stages import data_sets, dataset_root
     from artic3d_core.run_lock import RunFolderBusyError
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    cfg = load_or_exit(params, set_, device)
     dev = resolve_device(cfg.device)
     t0 = time.time()
-    root = dataset_root(cfg, dataset)
     if dataset == "synthetic" and not root.is_dir():
         _ensure_synthetic(cfg, root)
     typer.echo(f"{dataset}/{cls} {method}: image sets {', '.join(data_sets(cfg, dataset))}")
@@ -81,8 +94,7 @@ def run(
             cfg, cfg.pipeline.run_dir, dataset, cls, method, dev, log=typer.echo, outputs=outputs
         )
     except (BadInputError, RunFolderBusyError) as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        user_error(exc, debug)
     summary = {
         "dataset": dataset,
         "class": cls,

@@ -6,6 +6,10 @@ from pydantic import Field
 
 from artic3d_core.strict import StrictModel
 
+# The dataset names every loader and command line accepts (here, in a module without torch, so
+# that the command line can check a name before it imports anything heavy).
+DATASETS: tuple[str, ...] = ("lassie", "e-lassie", "pascal_part", "folder", "synthetic")
+
 
 class DataConfig(StrictModel):
     """The ``data`` section of params.yaml: where datasets live and how they are read."""

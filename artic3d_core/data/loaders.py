@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from artic3d_core.data.config import DataConfig
+from artic3d_core.data.config import DATASETS, DataConfig
 from artic3d_core.data.folder import load_folder
 from artic3d_core.data.lassie import load_lassie
 from artic3d_core.data.pascal_part import load_pascal_part
@@ -14,8 +14,6 @@ from artic3d_core.data.records import DataError, ImageRecord, SetName
 from artic3d_core.data.safe_paths import check_name
 
 __all__ = ["DATASETS", "load_class", "load_class_from_config"]
-
-DATASETS = ("lassie", "e-lassie", "pascal_part", "folder", "synthetic")
 
 
 def load_class(

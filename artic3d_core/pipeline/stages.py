@@ -26,6 +26,7 @@ from artic3d_core.errors import BadInputError
 from artic3d_core.optim.config import StageSpec
 from artic3d_core.optim.runner import FitInputs, fit_instance, fit_joint, instance_state_keys
 from artic3d_core.pipeline import stage_files as sf
+from artic3d_core.pipeline.inputs import FETCH, data_sets, dataset_root
 from artic3d_core.pipeline.methods import (
     GUIDANCE_WEIGHT,
     MethodSpec,
@@ -37,6 +38,7 @@ from artic3d_core.seeding import seed_everything
 
 __all__ = [
     "FETCH",
+    "data_sets",
     "dataset_root",
     "run_animation",
     "run_data",
@@ -49,54 +51,8 @@ __all__ = [
     "run_skeleton",
 ]
 
-FETCH: dict[str, str] = {
-    "synthetic": "generate it: `python -m flows.synth` (or `dvc repro synth`, `make demo`).",
-    "lassie": (
-        "download the LASSIE images and annotations (Dropbox links in the LASSIE README, "
-        "https://github.com/google/lassie: images.zip, annotations.zip) and unpack them to "
-        "{root}/images/<class>/ and {root}/annotations/<class>.csv."
-    ),
-    "e-lassie": (
-        "download LASSIE (images.zip, annotations.zip) and E-LASSIE (images_occ.zip, "
-        "annotations_occ.zip; links in the ARTIC3D README, https://github.com/chhankyao/artic3d) "
-        "and unpack both to {root} (annotations/<class>_occ.csv next to <class>.csv)."
-    ),
-    "pascal_part": (
-        "download VOC2010 JPEGImages (host.robots.ox.ac.uk/pascal/VOC/voc2010), the Pascal-Part "
-        "annotations (Annotations_Part, roozbehm.info/pascal-parts) and LASSIE's image_sets "
-        "(pascal-part.zip) to {root}/JPEGImages, {root}/Annotations_Part, {root}/image_sets."
-    ),
-    "folder": "put the images of each class in {root}/<class>/.",
-}
-
 
 # ---- data ----------------------------------------------------------------------------------
-def dataset_root(params: Params, dataset: str, project_root: str | Path = ".") -> Path:
-    """The dataset's folder from ``data.*_root`` (relative paths: under ``project_root``)."""
-    d = params.data
-    roots = {
-        "synthetic": d.synthetic_root,
-        "lassie": d.lassie_root,
-        "e-lassie": d.lassie_root,
-        "pascal_part": d.pascal_root,
-        "folder": d.folder_root,
-    }
-    if dataset not in roots:
-        raise BadInputError(f"unknown dataset {dataset!r} (expected {sorted(roots)})")
-    root = Path(roots[dataset])
-    return root if root.is_absolute() else Path(project_root) / root
-
-
-def data_sets(params: Params, dataset: str) -> tuple[str, ...]:
-    """The image sets read: ``pipeline.synthetic_sets`` on the synthetic benchmark; clean and
-    occluded for ``e-lassie`` (and for ``lassie`` with ``data.e_lassie``); else clean."""
-    if dataset == "synthetic":
-        return tuple(params.pipeline.synthetic_sets)
-    if dataset == "e-lassie" or (dataset == "lassie" and params.data.e_lassie):
-        return ("clean", "occluded")
-    return ("clean",)
-
-
 def run_data(params: Params, root: Path, dataset: str, cls: str, out_dir: Path) -> dict[str, Any]:
     """Load the class from ``root``, crop every image (``docs/method.md §1.4``), store the crops.
 
