@@ -104,6 +104,7 @@ def run(
         "pck_per_keypoint": {
             k.split("/")[0]: v for k, v in res.metrics.items() if k.endswith("/pck_per_keypoint")
         },
+        "notes": {k.split("/")[0]: v for k, v in res.metrics.items() if k.endswith("/notes")},
         "eval": str(res.dirs["eval"][0]),
         "minutes": round((time.time() - t0) / 60, 2),
     }

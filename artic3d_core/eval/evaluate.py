@@ -5,7 +5,9 @@ Protocol per set (docs/method.md §10): ``clean`` = the clean images only (LASSI
 PCK@0.1 keypoint transfer (paper mode with per-image indexing, and the reference variant),
 mask IoU against the dataset's masks (synthetic GT / Pascal-Part), part IoU on Pascal classes,
 CLIP s1/s2 (36 azimuths at 30°), and on the synthetic benchmark the azimuth error.
-Instances without an instance-stage result are evaluated with the joint model.
+Instances without an instance-stage result are evaluated with the joint model. A metric the
+data cannot support is left out and named in the notes: PCK without two images that share a
+visible keypoint (an image folder has no keypoints), mask IoU without masks.
 """
 
 from __future__ import annotations
@@ -35,12 +37,33 @@ from artic3d_core.weights import WeightsInfo
 log = logging.getLogger(__name__)
 
 
+NO_KEYPOINTS = "no keypoints: PCK not computed"
+NO_MASKS = "no masks: mask IoU not computed"
+
+
 @dataclass
 class ClassEvaluation:
-    """The metric rows of one class and, per set, the PCK of each named keypoint (%)."""
+    """The metric rows of one class, per set the PCK of each named keypoint (%), and per set
+    the metrics the data cannot support, one line each (e.g. :data:`NO_KEYPOINTS`)."""
 
     rows: list[MetricRow]
     pck_per_keypoint: dict[str, dict[str, float]] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+
+def pck_skip_reason(keypoints: np.ndarray) -> str | None:
+    """Why PCK transfer cannot be computed on ``keypoints`` (N, 14, 3), or None when it can:
+    it needs two images that share a visible keypoint (an image folder has no keypoints)."""
+    vis = keypoints[..., 2] > 0
+    if len(vis) < 2:
+        return f"{len(vis)} image: PCK needs 2, not computed"
+    if not vis.any():
+        return NO_KEYPOINTS
+    shared = vis.astype(np.int64) @ vis.T.astype(np.int64)
+    np.fill_diagonal(shared, 0)
+    if not shared.any():
+        return "no pair of images shares a visible keypoint: PCK not computed"
+    return None
 
 
 def _dedupe(infos: list[WeightsInfo]) -> tuple[WeightsInfo, ...]:
@@ -132,32 +155,41 @@ def evaluate_class(
     gt_az = _synthetic_azimuths(crops.index, cls) if dataset == "synthetic" else None
     rows: list[MetricRow] = []
     per_kp: dict[str, dict[str, float]] = {}
+    notes: dict[str, list[str]] = {}
     for set_name, idx in groups.items():
-        if len(idx) < 2:
-            log.warning("%s/%s %s: %d images, PCK needs 2", dataset, cls, set_name, len(idx))
+        if len(idx) == 0:
             continue
         ctx = RunContext(
             dataset, set_name, cls, method, params_hash, str(device), backend,
             _dedupe(weights), git_rev=git_rev,
         )  # fmt: skip
         kps = crops.keypoints[idx]
-        scale = float(crops.index[idx[0]].get("crop_scale", params.data.crop_scale))
-        res = pck_transfer(v2d[idx], vis[idx], kps, cfg.pck_threshold, "paper", crop_scale=scale)
-        rows += pck_rows(ctx, res, seconds=geo_s)
-        per_kp[set_name] = {
-            n: round(100.0 * float(v), 2)
-            for n, v in zip(KEYPOINT_NAMES, res.per_keypoint, strict=True)
-            if np.isfinite(v)
-        }
-        if cfg.pck_report_reference:
-            ref_res = pck_transfer(
-                v2d[idx], vis[idx], kps, cfg.pck_threshold, "reference", crop_scale=scale
+        skip = pck_skip_reason(kps)
+        if skip is not None:
+            log.info("%s/%s %s: %s", dataset, cls, set_name, skip)
+            notes.setdefault(set_name, []).append(skip)
+        else:
+            scale = float(crops.index[idx[0]].get("crop_scale", params.data.crop_scale))
+            res = pck_transfer(
+                v2d[idx], vis[idx], kps, cfg.pck_threshold, "paper", crop_scale=scale
             )
-            rows += pck_rows(ctx, ref_res)
+            rows += pck_rows(ctx, res, seconds=geo_s)
+            per_kp[set_name] = {
+                n: round(100.0 * float(v), 2)
+                for n, v in zip(KEYPOINT_NAMES, res.per_keypoint, strict=True)
+                if np.isfinite(v)
+            }
+            if cfg.pck_report_reference:
+                ref_res = pck_transfer(
+                    v2d[idx], vis[idx], kps, cfg.pck_threshold, "reference", crop_scale=scale
+                )
+                rows += pck_rows(ctx, ref_res)
         if crops.masks is not None:
             gt = crops.masks[idx]
             pred = F.interpolate(sil[idx][:, None].float(), size=gt.shape[-2:], mode="nearest")
             rows.append(iou_row(ctx, "mask_iou", silhouette_iou(pred[:, 0].numpy() > 0.5, gt)))
+        else:
+            notes.setdefault(set_name, []).append(NO_MASKS)
         if crops.part_masks is not None and cls in cfg.iou_classes:
             gtp = crops.part_masks[idx]
             pp = F.interpolate(geo.part_masks[idx][:, None].float().cpu(), size=gtp.shape[-2:])
@@ -174,4 +206,4 @@ def evaluate_class(
             err = azimuth_error(pred_az, gt_az[idx], cfg.azimuth_mirror_center_deg)
             rows.append(ctx.row("azim_err_deg", err.mean_deg, images=len(idx)))
             rows.append(ctx.row("azim_err_mirror_deg", err.mean_mirror_deg, images=len(idx)))
-    return ClassEvaluation(rows, per_kp)
+    return ClassEvaluation(rows, per_kp, notes)

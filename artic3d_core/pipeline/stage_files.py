@@ -281,16 +281,22 @@ def recorded_weights(record: dict[str, Any]) -> list[WeightsInfo]:
 
 # ---- evaluation ----------------------------------------------------------------------------
 def write_eval(
-    out_dir: Path, rows: Sequence[MetricRow], per_keypoint: dict[str, dict[str, float]]
+    out_dir: Path,
+    rows: Sequence[MetricRow],
+    per_keypoint: dict[str, dict[str, float]],
+    notes: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """``metrics.parquet`` (all rows) + ``metrics.json`` (``<set>/<metric>`` → value and the
-    PCK per keypoint of each set); returns the ``metrics.json`` content."""
+    """``metrics.parquet`` (all rows) + ``metrics.json`` (``<set>/<metric>`` → value, the PCK
+    per keypoint of each set, and ``<set>/notes``: the metrics the data could not support);
+    returns the ``metrics.json`` content."""
     from artic3d_core.metrics.store import append_rows
 
     append_rows(Path(out_dir) / METRICS_FILE, list(rows))
     summary: dict[str, Any] = {f"{r.set}/{r.metric}": r.value for r in rows}
     for set_name, values in per_keypoint.items():
         summary[f"{set_name}/pck_per_keypoint"] = values
+    for set_name, lines in (notes or {}).items():
+        summary[f"{set_name}/notes"] = list(lines)
     _write_json(Path(out_dir) / METRICS_SUMMARY, summary)
     return summary
 

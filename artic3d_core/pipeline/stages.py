@@ -364,5 +364,5 @@ def run_eval(
         crops, joint, models, fg, weights, info["backend"], params, dataset, cls, method, device,
         params_hash, git_rev,
     )  # fmt: skip
-    summary = sf.write_eval(out_dir, res.rows, res.pck_per_keypoint)
+    summary = sf.write_eval(out_dir, res.rows, res.pck_per_keypoint, res.notes)
     return {"n_rows": len(res.rows), "metrics": summary}
