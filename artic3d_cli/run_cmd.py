@@ -58,6 +58,11 @@ def run(
     set_: SetOpt = None,
     device: DeviceOpt = None,
     debug: DebugOpt = False,
+    fresh: bool = typer.Option(
+        False,
+        help="Start the method's run folder anew: move the old one aside to <method>.old-<time> "
+        "(without it, a run folder made from other images or parameters is refused).",
+    ),
 ) -> None:
     """Reconstruct one class end to end and print PCK@0.1 / mask IoU per image set.
 
@@ -91,8 +96,9 @@ def run(
     typer.echo(f"{dataset}/{cls} {method}: image sets {', '.join(data_sets(cfg, dataset))}")
     try:
         res = reconstruct_class(
-            cfg, cfg.pipeline.run_dir, dataset, cls, method, dev, log=typer.echo, outputs=outputs
-        )
+            cfg, cfg.pipeline.run_dir, dataset, cls, method, dev, log=typer.echo,
+            outputs=outputs, fresh=fresh,
+        )  # fmt: skip
     except (BadInputError, RunFolderBusyError) as exc:
         user_error(exc, debug)
     summary = {

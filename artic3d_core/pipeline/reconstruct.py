@@ -6,26 +6,51 @@ The Prefect flow runs the same stage functions with the same seeds (:func:`stage
 wrapped in a cached unit; here every stage is recomputed. Each stage folder is written under a
 temporary name and renamed into place when complete, and any manifest a flow left there goes with
 the old folder, so the flow never trusts a folder this function rewrote.
+
+A method folder belongs to one set of inputs: ``<method>/run.json`` records the fingerprint of
+the data stage's crops (:func:`data_fingerprint`) and ``params_hash(params)``. A later run with
+other crops or parameters is refused before any file of the folder is touched (its checkpoints
+would resume the wrong optimisation), unless ``fresh`` moves the folder aside first; the same
+inputs and parameters resume from the folder's checkpoints.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from artic3d_core.atomic import atomic_write_bytes
 from artic3d_core.config import Params, params_hash
+from artic3d_core.errors import BadInputError
 from artic3d_core.pipeline import stages as st
 from artic3d_core.pipeline.layout import Cell, RunLayout, stage_seed
 from artic3d_core.pipeline.methods import get_method
-from artic3d_core.pipeline.stage_files import read_crop_index
-from artic3d_core.run_lock import RunFolderLock
+from artic3d_core.pipeline.stage_files import CROPS_FILE, read_crop_index
+from artic3d_core.run_lock import LOCK_NAME, RunFolderLock
 
-__all__ = ["ClassRun", "instance_count", "reconstruct_class"]
+__all__ = [
+    "RUN_FILE",
+    "ClassRun",
+    "RunInputsChangedError",
+    "data_fingerprint",
+    "instance_count",
+    "reconstruct_class",
+]
+
+RUN_FILE = "run.json"
+
+
+class RunInputsChangedError(BadInputError):
+    """The method folder was made from other crops or parameters than this run's."""
 
 
 @dataclass
@@ -60,6 +85,52 @@ def _write(out_dir: Path, body: Callable[[Path], Any]) -> Any:
     return res
 
 
+def data_fingerprint(data_dir: Path) -> str:
+    """Hash of a data stage's image ids and crop arrays (not of the file bytes: the npz
+    container stores write times)."""
+    import numpy as np
+
+    h = hashlib.sha256()
+    h.update(json.dumps([str(r["image_id"]) for r in read_crop_index(data_dir)]).encode())
+    with np.load(Path(data_dir) / CROPS_FILE) as z:
+        for key in sorted(z.files):
+            arr = np.ascontiguousarray(z[key])
+            h.update(f"{key}:{arr.dtype}:{arr.shape}".encode())
+            h.update(arr.tobytes())
+    return h.hexdigest()[:16]
+
+
+def _identity(data_dir: Path, params: Params) -> dict[str, str]:
+    return {"data": data_fingerprint(data_dir), "params": params_hash(params)}
+
+
+def _recorded(method_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((method_dir / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _check_identity(method_dir: Path, ident: dict[str, str]) -> None:
+    """Raise :class:`RunInputsChangedError` when ``method_dir/run.json`` records other inputs.
+    A folder without ``run.json`` (made by the flow, or new) is adopted."""
+    old = _recorded(method_dir)
+    if old is None:
+        return
+    changed = [k for k in ("data", "params") if old.get(k) != ident[k]]
+    if changed:
+        what = " and ".join({"data": "images/crops", "params": "parameters"}[k] for k in changed)
+        raise RunInputsChangedError(
+            f"{method_dir} was made from other {what} than this run's; its files would mix "
+            f"with this run's\n  Rerun with --fresh to move it aside to "
+            f"{method_dir.name}.old-<time>, or use another run folder (pipeline.run_dir)"
+        )
+
+
+def _has_run_files(method_dir: Path) -> bool:
+    return method_dir.is_dir() and any(p.name != LOCK_NAME for p in method_dir.iterdir())
+
+
 def reconstruct_class(
     params: Params,
     run_root: str | Path,
@@ -70,6 +141,7 @@ def reconstruct_class(
     project_root: str | Path = ".",
     log: Callable[[str], None] = lambda _msg: None,
     outputs: bool = True,
+    fresh: bool = False,
 ) -> ClassRun:
     """Reconstruct and evaluate ``dataset/cls`` with ``method`` under ``run_root``.
 
@@ -78,14 +150,34 @@ def reconstruct_class(
     read. ``log`` receives one line per finished stage; ``outputs=False`` skips the per-instance
     meshes and renders (the metrics do not depend on them). The method folder's lock is held
     throughout, as the flow holds it: a second writer gets
-    :class:`~artic3d_core.run_lock.RunFolderBusyError`."""
+    :class:`~artic3d_core.run_lock.RunFolderBusyError`.
+
+    A method folder made from other crops or parameters (``run.json``) raises
+    :class:`RunInputsChangedError` after the data stage, before anything is written; with
+    ``fresh`` an existing method folder is renamed to ``<method>.old-<UTC time>`` instead and
+    the run starts anew."""
     cell = Cell(dataset, cls)
     lay = RunLayout(Path(run_root))
     spec = get_method(method, params.guidance)
-    with RunFolderLock(lay.method_dir(cell, method)):
+    with ExitStack() as locks:
+        locks.enter_context(RunFolderLock(lay.method_dir(cell, method)))
         return _reconstruct(
-            params, lay, cell, spec.enhance_inputs, method, device, project_root, log, outputs
-        )
+            params, lay, cell, spec.enhance_inputs, method, device, project_root, log, outputs,
+            fresh, locks,
+        )  # fmt: skip
+
+
+def _move_aside(method_dir: Path, locks: ExitStack, log: Callable[[str], None]) -> None:
+    """Rename ``method_dir`` to ``<name>.old-<UTC time>`` (its lock, still held, goes with it)
+    and lock the new folder in its place until the run ends."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = method_dir.with_name(f"{method_dir.name}.old-{stamp}")
+    n = 1
+    while aside.exists():
+        aside, n = method_dir.with_name(f"{method_dir.name}.old-{stamp}-{n}"), n + 1
+    os.replace(method_dir, aside)
+    locks.enter_context(RunFolderLock(method_dir))
+    log(f"fresh: moved the previous {method_dir.name} folder to {aside}")
 
 
 def _reconstruct(
@@ -98,6 +190,8 @@ def _reconstruct(
     project_root: str | Path,
     log: Callable[[str], None],
     outputs: bool,
+    fresh: bool,
+    locks: ExitStack,
 ) -> ClassRun:
     from artic3d_core.metrics.schema import git_revision
 
@@ -115,7 +209,21 @@ def _reconstruct(
 
     data = lay.data_dir(cell)
     root = st.dataset_root(params, dataset, project_root)
-    stage("data", data, lambda d: st.run_data(params, root, dataset, cls, d))
+    mdir = lay.method_dir(cell, method)
+    ident: dict[str, str] = {}
+
+    def data_stage(d: Path) -> Any:
+        res = st.run_data(params, root, dataset, cls, d)
+        ident.update(_identity(d, params))
+        if not fresh:  # refuse before the shared data folder is replaced
+            _check_identity(mdir, ident)
+        return res
+
+    stage("data", data, data_stage)
+    if fresh and _has_run_files(mdir):
+        _move_aside(mdir, locks, log)
+    record = {**ident, "dataset": dataset, "cls": cls, "method": method}
+    atomic_write_bytes(mdir / RUN_FILE, json.dumps(record, indent=1).encode(), fsync=False)
     ids = [str(r["image_id"]) for r in read_crop_index(data)]
     enhanced: list[Path] = []
     if enhance_inputs:
@@ -133,7 +241,7 @@ def _reconstruct(
     stage("skeleton", skel, lambda d: st.run_skeleton(params, feats, d))
     # per-stage checkpoints, kept until the evaluation is written: a rerun after a kill
     # resumes every optimisation where it stopped (finished phases load their last stage)
-    ckpt = lay.method_dir(cell, method) / ".checkpoints" if params.optim.checkpoint else None
+    ckpt = mdir / ".checkpoints" if params.optim.checkpoint else None
     joint = lay.stage_dir(cell, method, "joint")
     stage("joint", joint, lambda d: st.run_joint(
         params, data, feats, skel, d, method, device, seed("joint"), cls, enhanced,
