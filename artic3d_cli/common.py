@@ -44,10 +44,14 @@ def user_error(exc: BaseException | str, debug: bool = False) -> NoReturn:
 
 
 def load_or_exit(
-    params: Path, overrides: list[str] | None, device: str | None = None, debug: bool = False
+    params: Path | None,
+    overrides: list[str] | None,
+    device: str | None = None,
+    debug: bool = False,
 ) -> Params:
-    """Load the config; on a config error print it (file and key named) and exit 2."""
-    if not params.is_file():
+    """Load the config (``params`` None: the built-in defaults); on a config error print it
+    (file and key named) and exit 2."""
+    if params is not None and not params.is_file():
         where = params if params.is_absolute() else f"{params} (in {Path.cwd()})"
         user_error(
             f"parameter file {where} not found\n  Run from the project folder that holds "

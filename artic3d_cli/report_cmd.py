@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from artic3d_core.metrics.store import MetricsFileError, read_metrics
-
 
 def report(
     metrics: Annotated[
@@ -26,6 +24,7 @@ def report(
 ) -> None:
     """Write one table per commit × machine × command × weights profile, newest first."""
     from artic3d_core.metrics.report import write_report
+    from artic3d_core.metrics.store import MetricsFileError, read_metrics
 
     paths = metrics or [Path("metrics")]
     try:
