@@ -35,7 +35,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["PCKResult", "pck_transfer"]
+__all__ = ["PCKResult", "check_keypoints", "pck_transfer", "score_transfers"]
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,6 @@ def pck_transfer(
     n_img, n_v, _ = verts_2d.shape
     n_kp = kps.shape[1]
     pts = kps[..., :2]
-    kp_vis = kps[..., 2] > 0
 
     # transferred[s, t, k]: where source keypoint k lands in target image t, (B, B, K, 2)
     no_vis: list[int] = []
@@ -169,12 +168,61 @@ def pck_transfer(
         safe = np.where(nn < 0, 0, nn)
         transferred = flat[np.arange(n_img)[None, :, None], safe[:, None, :]]
 
+    return score_transfers(
+        transferred,
+        kps,
+        threshold,
+        mode=mode,
+        crop_scale=crop_scale,
+        failed_sources=tuple(no_vis),
+        name="pck_transfer",
+    )
+
+
+def check_keypoints(kps: np.ndarray, name: str = "pck_transfer") -> np.ndarray:
+    """``kps`` as a finite (B, K, 3) float array with B >= 2; ValueError otherwise."""
+    kps = np.asarray(kps, dtype=np.float64)
+    if kps.ndim != 3 or kps.shape[2] != 3:
+        raise ValueError(f"{name}: kps must be (B, K, 3), got {kps.shape}")
+    if kps.shape[0] < 2:
+        raise ValueError(f"{name}: needs at least 2 images, got {kps.shape[0]}")
+    if not np.all(np.isfinite(kps)):
+        raise ValueError(f"{name}: kps contains NaN or inf")
+    return kps
+
+
+def score_transfers(
+    transferred: np.ndarray,
+    kps: np.ndarray,
+    threshold: float,
+    *,
+    mode: str,
+    crop_scale: float | None = None,
+    failed_sources: tuple[int, ...] = (),
+    name: str = "pck_transfer",
+) -> PCKResult:
+    """Score transferred keypoints with the PCK protocol of docs/method.md §10.1.
+
+    ``transferred[s, t, k]`` (B, B, K, 2) is where source s's keypoint k lands in target t.
+    A keypoint counts where it is visible in both GT annotations (``kps`` (B, K, 3)); correct
+    when within ``threshold`` (``<=``); pairs without a common visible keypoint are skipped and
+    counted; PCK is the mean of the pair scores over the used ordered pairs s ≠ t. Every
+    keypoint-transfer method (mesh transfer, the bounding-box baselines) goes through here, so
+    they are scored on exactly the same pairs. ``failed_sources``: images whose transfers all
+    count as wrong (no visible vertex to transfer from).
+    """
+    if not threshold > 0:
+        raise ValueError(f"{name}: threshold must be > 0, got {threshold}")
+    n_img = kps.shape[0]
+    pts = kps[..., :2]
+    kp_vis = kps[..., 2] > 0
     err = np.linalg.norm(transferred - pts[None, :, :, :], axis=-1)  # (B, B, K)
     valid = kp_vis[:, None, :] & kp_vis[None, :, :]
     correct = (err <= threshold) & valid
-    if no_vis:
-        log.warning("pck_transfer: images %s have no visible vertex; their transfers fail", no_vis)
-        correct[no_vis] = False
+    if failed_sources:
+        bad = list(failed_sources)
+        log.warning("%s: images %s have no visible vertex; their transfers fail", name, bad)
+        correct[list(failed_sources)] = False
     n_valid = valid.sum(-1)
     n_correct = correct.sum(-1)
     off_diag = ~np.eye(n_img, dtype=bool)
@@ -184,9 +232,7 @@ def pck_transfer(
     pairs_used = int(used.sum())
     pairs_skipped = int((off_diag & (n_valid == 0)).sum())
     if pairs_used == 0:
-        raise ValueError(
-            f"pck_transfer: no pair of the {n_img} images has a common visible keypoint"
-        )
+        raise ValueError(f"{name}: no pair of the {n_img} images has a common visible keypoint")
     kp_valid = (valid & used[..., None]).sum((0, 1))
     kp_correct = (correct & used[..., None]).sum((0, 1))
     per_kp = np.where(kp_valid > 0, kp_correct / np.maximum(kp_valid, 1), np.nan)
@@ -201,7 +247,7 @@ def pck_transfer(
         images=n_img,
         keypoints_used=int(n_valid[used].sum()),
         keypoints_correct=int(n_correct[used].sum()),
-        sources_without_visible_vertex=tuple(no_vis),
+        sources_without_visible_vertex=failed_sources,
         per_keypoint=per_kp,
     )
 
