@@ -2,7 +2,12 @@
 
 Protocol per set (docs/method.md §10): ``clean`` = the clean images only (LASSIE, Table 1 top);
 ``occluded`` = all images, clean + occluded (E-LASSIE evaluates on all 45 per class). Metrics:
-PCK@0.1 keypoint transfer (paper mode with per-image indexing, and the reference variant),
+PCK@0.1 keypoint transfer (paper mode with per-image indexing, and the reference variant)
+with the bounding-box transfer baseline beside it (``pck_bbox``; ``pck_bbox_mirror`` flips x
+for pairs the method's azimuths say face opposite ways, ``pck_bbox_mirror_gt`` the same by the
+synthetic ground truth's azimuths; boxes from the dataset's masks, else the preprocessing
+foreground masks, per image the visible keypoints' box where the mask is empty — a note says
+which),
 mask IoU against the dataset's masks (synthetic GT / Pascal-Part), part IoU on Pascal classes,
 CLIP s1/s2 (36 azimuths at 30°), and on the synthetic benchmark the azimuth error.
 Instances without an instance-stage result are evaluated with the joint model. A metric the
@@ -25,6 +30,14 @@ import torch.nn.functional as F
 from artic3d_core.config import Params
 from artic3d_core.data.crop import ClassCrops
 from artic3d_core.data.records import KEYPOINT_NAMES
+from artic3d_core.eval.bbox import (
+    FROM_CROP,
+    FROM_KEYPOINTS,
+    Boxes,
+    boxes_from_masks,
+    facing_from_azimuth,
+    pck_bbox,
+)
 from artic3d_core.eval.clip_similarity import CLIPScorer, clip_similarity, masked_image
 from artic3d_core.eval.iou import part_iou, silhouette_iou
 from artic3d_core.eval.pck import pck_transfer
@@ -44,7 +57,8 @@ NO_MASKS = "no masks: mask IoU not computed"
 @dataclass
 class ClassEvaluation:
     """The metric rows of one class, per set the PCK of each named keypoint (%), and per set
-    the metrics the data cannot support, one line each (e.g. :data:`NO_KEYPOINTS`)."""
+    notes, one line each: the metrics the data cannot support (e.g. :data:`NO_KEYPOINTS`) and
+    where the bounding-box baseline's boxes came from."""
 
     rows: list[MetricRow]
     pck_per_keypoint: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -86,6 +100,17 @@ def _synthetic_azimuths(index: list[dict[str, Any]], cls: str) -> np.ndarray | N
     except (FileNotFoundError, KeyError, AttributeError, ValueError, IndexError) as exc:
         log.warning("no synthetic ground truth for azimuths: %s", exc)
         return None
+
+
+def bbox_note(boxes: Boxes, masks_from: str) -> str:
+    """Where the bounding-box baseline's boxes of a set came from, for the notes."""
+    n_kp, n_crop = boxes.count(FROM_KEYPOINTS), boxes.count(FROM_CROP)
+    note = f"PCK (bbox): boxes from {masks_from}"
+    if n_kp:
+        note += f"; {n_kp} of {len(boxes.source)} from the visible keypoints (empty mask)"
+    if n_crop:
+        note += f"; {n_crop} the whole crop (empty mask, no visible keypoint)"
+    return note
 
 
 def evaluate_class(
@@ -153,6 +178,12 @@ def evaluate_class(
     if (sets == "occluded").any():
         groups["occluded"] = np.arange(B)  # E-LASSIE protocol: all images
     gt_az = _synthetic_azimuths(crops.index, cls) if dataset == "synthetic" else None
+    if crops.masks is not None:
+        box_masks, masks_from = np.asarray(crops.masks), "the dataset's masks"
+    else:
+        box_masks, masks_from = fg.numpy(), "the preprocessing foreground masks"
+    facing = facing_from_azimuth(np.degrees(joint.global_rot[:, 2].detach().cpu().numpy()))
+    facing_gt = None if gt_az is None else facing_from_azimuth(gt_az)
     rows: list[MetricRow] = []
     per_kp: dict[str, dict[str, float]] = {}
     notes: dict[str, list[str]] = {}
@@ -184,6 +215,16 @@ def evaluate_class(
                     v2d[idx], vis[idx], kps, cfg.pck_threshold, "reference", crop_scale=scale
                 )
                 rows += pck_rows(ctx, ref_res)
+            boxes = boxes_from_masks(box_masks[idx], kps)
+            notes.setdefault(set_name, []).append(bbox_note(boxes, masks_from))
+            variants = [(None, "bbox"), (facing[idx], "bbox_mirror")]
+            if facing_gt is not None:
+                variants.append((facing_gt[idx], "bbox_mirror_gt"))
+            for face, mode in variants:
+                bb = pck_bbox(
+                    kps, boxes.boxes, cfg.pck_threshold, face, mode=mode, crop_scale=scale
+                )
+                rows += pck_rows(ctx, bb)
         if crops.masks is not None:
             gt = crops.masks[idx]
             pred = F.interpolate(sil[idx][:, None].float(), size=gt.shape[-2:], mode="nearest")

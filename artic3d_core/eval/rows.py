@@ -14,12 +14,25 @@ from artic3d_core.metrics.schema import MetricRow, RunContext
 if TYPE_CHECKING:  # pragma: no cover
     from artic3d_core.eval.clip_similarity import CLIPSimilarity
 
-__all__ = ["clip_rows", "iou_row", "pck_rows"]
+__all__ = ["PCK_METRICS", "clip_rows", "iou_row", "pck_rows"]
+
+
+# PCKResult.mode → metric name
+PCK_METRICS = {
+    "paper": "pck",
+    "reference": "pck_reference",
+    "bbox": "pck_bbox",
+    "bbox_mirror": "pck_bbox_mirror",
+    "bbox_mirror_gt": "pck_bbox_mirror_gt",
+}
 
 
 def pck_rows(ctx: RunContext, result: PCKResult, seconds: float | None = None) -> list[MetricRow]:
-    """One ``pck`` (paper mode) or ``pck_reference`` row."""
-    metric = "pck" if result.mode == "paper" else "pck_reference"
+    """One ``pck`` (paper mode), ``pck_reference`` or bounding-box baseline (``pck_bbox*``) row,
+    named by the result's mode (:data:`PCK_METRICS`)."""
+    if result.mode not in PCK_METRICS:
+        raise ValueError(f"pck_rows: no metric for PCK mode {result.mode!r}")
+    metric = PCK_METRICS[result.mode]
     return [
         ctx.row(
             metric,

@@ -81,6 +81,9 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("host", "command")
 METRIC_UNITS: dict[str, str] = {
     "pck": "%",  # keypoint transfer PCK@threshold, paper indexing
     "pck_reference": "%",  # the reference eval.py variant (indexing defect reproduced)
+    "pck_bbox": "%",  # baseline: keypoints transferred through the two animals' boxes
+    "pck_bbox_mirror": "%",  # … x flipped where the method's facing estimates differ
+    "pck_bbox_mirror_gt": "%",  # … x flipped where the ground-truth facings differ (synthetic)
     "sil_iou": "%",  # silhouette IoU vs GT (Pascal-Part part masks / synthetic masks)
     "part_iou": "%",
     "mask_iou": "%",  # synthetic: predicted silhouette vs GT mask

@@ -2,6 +2,9 @@
 
 * Table 1 — keypoint-transfer PCK on LASSIE (set ``clean``) and E-LASSIE (set ``occluded``);
 * Table 2 — Pascal-Part PCK;
+  in both, under each of our methods, the bounding-box transfer baseline scored on the same
+  pairs (metrics ``pck_bbox``, ``pck_bbox_mirror``, ``pck_bbox_mirror_gt``; docs/method.md §10.1)
+  where the metrics hold it;
 * Table 3 — CLIP s1/s2 on E-LASSIE;
 * synthetic — every metric of dataset ``synthetic`` (no paper numbers exist);
 * all_metrics — the latest value of every (dataset, set, class, method, metric).
@@ -40,6 +43,18 @@ LEGEND = (
     f"{RANDOM_MARK} computed with RANDOM weights (not comparable with the paper); "
     f"{ORACLE_MARK} oracle features (read the ground truth). Paper: 43.x = decimal lost, "
     "[..] = unverified recollection, ? / (likely) = uncertain placement (docs/method.md §12)."
+)
+
+# baseline metrics shown under a method's PCK row: metric → row label
+BASELINE_ROWS = {
+    "pck_bbox": "PCK (bbox)",
+    "pck_bbox_mirror": "PCK (bbox, mirrored)",
+    "pck_bbox_mirror_gt": "PCK (bbox, mirrored by GT)",
+}
+BASELINE_NOTE = (
+    "PCK (bbox): keypoints transferred through the two animals' bounding boxes, on the same "
+    "pairs and threshold as the method's PCK; mirrored: x flipped within the box where the "
+    "method's (or the ground truth's) azimuths say the two animals face opposite ways."
 )
 
 
@@ -138,6 +153,18 @@ def _pck_table(
                 r = look.get((ds, set_, c, m, spec["metric"])) if m else None
                 row += [_fmt(r), cells[c] if cells else "–"]
             td.rows.append(row)
+            if m is None:
+                continue
+            for metric, label in BASELINE_ROWS.items():
+                found = [look.get((ds, set_, c, m, metric)) for c in classes]
+                if all(r is None for r in found):
+                    continue
+                row = [f"{disp}: {label}"] + ([SET_NAMES.get(set_, set_)] if show_set else [])
+                for r in found:
+                    row += [_fmt(r), "–"]
+                td.rows.append(row)
+                if BASELINE_NOTE not in td.notes:
+                    td.notes.append(BASELINE_NOTE)
     return td
 
 
