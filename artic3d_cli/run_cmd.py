@@ -29,12 +29,23 @@ def _ensure_synthetic(cfg, root: Path) -> None:
              s.supersample, s.contact_sheet)  # fmt: skip
 
 
+HEADLINE_METRICS = (
+    "pck",
+    "pck_reference",
+    "pck_bbox",
+    "mask_iou",
+    "part_iou",
+    "clip_s1",
+    "clip_s2",
+)
+
+
 def headline(metrics: dict) -> dict[str, dict[str, float]]:
     """``{set: {pck, mask_iou, ...}}`` from an evaluation's ``metrics.json``."""
     out: dict[str, dict[str, float]] = {}
     for key, value in metrics.items():
         set_name, metric = key.split("/", 1)
-        if metric in ("pck", "pck_reference", "mask_iou", "part_iou", "clip_s1", "clip_s2"):
+        if metric in HEADLINE_METRICS:
             out.setdefault(set_name, {})[metric] = round(float(value), 2)
     return out
 

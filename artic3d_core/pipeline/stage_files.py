@@ -287,7 +287,8 @@ def write_eval(
     notes: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """``metrics.parquet`` (all rows) + ``metrics.json`` (``<set>/<metric>`` → value, the PCK
-    per keypoint of each set, and ``<set>/notes``: the metrics the data could not support);
+    per keypoint of each set, and ``<set>/notes``: the metrics the data could not support and
+    where the bounding-box baseline's boxes came from);
     returns the ``metrics.json`` content."""
     from artic3d_core.metrics.store import append_rows
 

@@ -124,3 +124,33 @@ def test_tables_cli(tmp_path: Path, sample_rows):
         app, ["tables", "--metrics", str(tmp_path / "nope"), "--out", str(out)]
     )
     assert bad.exit_code == 2 and "no such" in bad.output
+
+
+def test_bbox_baseline_rows_sit_under_the_methods_pck(sample_rows, ctx_factory, t0):
+    """``pck_bbox*`` rows become rows "<method>: PCK (bbox…)" under the method's PCK row in
+    Tables 1/2 (no paper number), columns of the synthetic table, and rows of all_metrics."""
+    ctx = ctx_factory()
+    extra = [
+        ctx.row("pck_bbox", 31.25, images=30, pairs=870, threshold=0.1, timestamp=t0),
+        ctx.row("pck_bbox_mirror", 40.5, images=30, pairs=870, threshold=0.1, timestamp=t0),
+    ]
+    syn = ctx_factory(dataset="synthetic", cls="kangaroo", feature_backend="oracle")
+    extra.append(syn.row("pck_bbox_mirror_gt", 42.0, images=12, timestamp=t0))
+    tabs = _tables([*sample_rows, *extra])
+    t1 = tabs["table1"]
+    zi = t1.header.index("Zebra")
+    labels = [(r[0], r[1]) for r in t1.rows]
+    i = labels.index(("ARTIC3D", "LASSIE"))
+    assert labels[i + 1 : i + 3] == [
+        ("ARTIC3D: PCK (bbox)", "LASSIE"),
+        ("ARTIC3D: PCK (bbox, mirrored)", "LASSIE"),
+    ]
+    assert t1.rows[i + 1][zi : zi + 2] == ["31.2†", "–"]
+    assert t1.rows[i + 2][zi : zi + 2] == ["40.5†", "–"]
+    assert ("ARTIC3D: PCK (bbox)", "E-LASSIE") not in labels  # no bbox rows there
+    assert any("PCK (bbox)" in n for n in t1.notes)
+    assert not any("PCK (bbox)" in n for n in tabs["table2"].notes)
+    assert "pck_bbox_mirror_gt (%)" in tabs["synthetic"].header
+    assert {"pck_bbox", "pck_bbox_mirror"} <= {r[4] for r in tabs["all_metrics"].rows}
+    md = {t.name: t for t in render_tables(_df([*sample_rows, *extra]))}["table1"].markdown
+    assert "| ARTIC3D: PCK (bbox) | LASSIE |" in md

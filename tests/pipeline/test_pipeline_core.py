@@ -84,6 +84,12 @@ def test_joint_instance_eval_for_every_method(stage_dirs):
             assert (s, metric) in got
     pck = {r.set: r for r in rows if r.metric == "pck"}
     assert pck["clean"].images == 3 and pck["occluded"].images == 4
+    for metric in ("pck_bbox", "pck_bbox_mirror", "pck_bbox_mirror_gt"):  # same pairs as pck
+        base = {r.set: r for r in rows if r.metric == metric}
+        assert {s: (r.images, r.pairs) for s, r in base.items()} == {
+            s: (r.images, r.pairs) for s, r in pck.items()
+        }
+    assert summary["clean/notes"][-1].startswith("PCK (bbox): boxes from the dataset's masks")
     assert all(0 <= r.value <= 100 for r in rows if r.unit == "%")
     assert all(r.weights_random for r in rows)  # tiny CLIP (and tiny SD) are random
     assert all(r.feature_backend == "oracle" for r in rows)
