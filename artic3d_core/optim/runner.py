@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -68,15 +69,40 @@ class FitInputs:
 
 @dataclass
 class StageResult:
-    """Loss history of one stage: name → per-iteration values; seconds of wall time."""
+    """One stage's loss history (name → per-iteration values) and its cost: wall ``seconds``,
+    ``iters``, render ``image_size``, ``mesh_level`` and ``batch`` (instances optimised together:
+    B in a joint stage, 1 in an instance stage). A ``resumed`` stage was loaded from its
+    checkpoint: ``seconds`` are those it took when it ran (None when they were not recorded)."""
 
     name: str
     history: dict[str, list[float]] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float | None = 0.0
     resumed: bool = False
+    phase: str = "joint"
+    iters: int = 0
+    image_size: int = 0
+    mesh_level: int = 0
+    batch: int = 0
+
+    @classmethod
+    def of(cls, stage: StageSpec, instances: torch.Tensor, **kw) -> StageResult:
+        """An empty result carrying ``stage``'s cost figures for ``instances``."""
+        return cls(
+            stage.name, phase=stage.phase, iters=stage.iters, image_size=stage.image_size,
+            mesh_level=stage.mesh_level, batch=int(instances.numel()), **kw,
+        )  # fmt: skip
 
     def final(self) -> dict[str, float]:
         return {k: v[-1] for k, v in self.history.items() if v}
+
+    def timing(self) -> dict[str, Any]:
+        """The JSON-able cost record of the stage (``summary.json`` ``timing`` entries)."""
+        secs = None if self.seconds is None else round(self.seconds, 3)
+        return {
+            "phase": self.phase, "seconds": secs, "iters": self.iters,
+            "image_size": self.image_size, "mesh_level": self.mesh_level, "batch": self.batch,
+            "resumed": self.resumed,
+        }  # fmt: skip
 
 
 class GuidanceMissingError(RuntimeError):
@@ -223,8 +249,8 @@ def run_stage(
     random views (docs/method.md §5). Returns the loss history.
     """
     loss_cfg = loss_cfg or LossesConfig()
-    t0 = time.time()
-    res = StageResult(stage.name)
+    t0 = time.perf_counter()
+    res = StageResult.of(stage, instances)
     if stage.iters == 0:
         return res
     gen = torch.Generator().manual_seed(derive_seed(seed, stage.phase, stage.name))
@@ -277,7 +303,11 @@ def run_stage(
             res.history.setdefault(k, []).append(v)
         if progress:
             bar.set_postfix({k: f"{v:.3g}" for k, v in vals.items()})
-    res.seconds = time.time() - t0
+    res.seconds = time.perf_counter() - t0
+    log.info(
+        "stage %s (%s, batch %d): %d iters in %.2f s", stage.name, stage.phase, res.batch,
+        stage.iters, res.seconds,
+    )  # fmt: skip
     return res
 
 
@@ -336,11 +366,13 @@ def resume_signature(model, inputs: FitInputs, seed: int) -> str:
 @dataclass
 class _Progress:
     """``progress.json`` of a checkpoint folder: per finished stage its spec (``repr``), the
-    sha256 of its checkpoint and its final loss values."""
+    sha256 of its checkpoint, its final loss values and its wall seconds (None where the file
+    does not record them), so that a resumed stage still reports what it cost."""
 
     specs: list[str] = field(default_factory=list)
     sha256: list[str | None] = field(default_factory=list)
     final: list[dict[str, float]] = field(default_factory=list)
+    seconds: list[float | None] = field(default_factory=list)
 
 
 def _file_sha256(path: Path) -> str:
@@ -365,6 +397,9 @@ def _load_progress(ckpt_dir: Path, signature: str | None = None) -> _Progress:
         specs = [str(s) for s in d.get("specs", [])][:n]
         sha = list(d.get("sha256", []))[: len(specs)]
         final = list(d.get("final", []))[: len(specs)]
+        seconds = [float(x) if isinstance(x, int | float) else None for x in d.get("seconds", [])][
+            : len(specs)
+        ]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
         log.warning("%s: unreadable progress file (%s); starting this phase over", p, exc)
         return _Progress()
@@ -379,7 +414,8 @@ def _load_progress(ckpt_dir: Path, signature: str | None = None) -> _Progress:
         return _Progress()
     sha += [None] * (len(specs) - len(sha))
     final += [{}] * (len(specs) - len(final))
-    return _Progress(specs, sha, final)
+    seconds += [None] * (len(specs) - len(seconds))
+    return _Progress(specs, sha, final, seconds)
 
 
 def load_verified_checkpoint(path: Path, sha256: str | None, device) -> dict | None:
@@ -431,10 +467,14 @@ def _run_phase(
             break
         n_done -= 1
     results = [
-        StageResult(st.name, {k: [v] for k, v in done.final[i].items()}, resumed=True)
+        StageResult.of(st, instances, seconds=done.seconds[i], resumed=True)
         for i, st in enumerate(stages[:n_done])
     ]
-    record = _Progress(done.specs[:n_done], done.sha256[:n_done], done.final[:n_done])
+    for r, fin in zip(results, done.final, strict=False):
+        r.history = {k: [v] for k, v in fin.items()}
+    record = _Progress(
+        done.specs[:n_done], done.sha256[:n_done], done.final[:n_done], done.seconds[:n_done]
+    )
     for i in range(n_done, len(stages)):
         st = stages[i]
         res = run_stage(
@@ -452,12 +492,14 @@ def _run_phase(
         record.specs.append(repr(st))
         record.sha256.append(_file_sha256(path))
         record.final.append(res.final())
+        record.seconds.append(res.seconds)
         _atomic_json(
             {
                 "finished": [s.name for s in stages[: i + 1]],
                 "specs": record.specs,
                 "sha256": record.sha256,
                 "final": record.final,
+                "seconds": record.seconds,
                 "signature": sig,
             },
             Path(ckpt_dir) / "progress.json",

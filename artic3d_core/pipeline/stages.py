@@ -217,7 +217,9 @@ def run_joint(
 ) -> dict[str, Any]:
     """Joint stages (``docs/method.md §7.1``) on all images of the class; writes ``model.pt``.
 
-    ``ckpt_dir``: persistent per-stage checkpoints (resume after a kill); None = none."""
+    ``ckpt_dir``: persistent per-stage checkpoints (resume after a kill); None = none. The
+    summary's ``timing`` gives per stage its seconds, iterations, render size, mesh level, batch
+    (B) and whether it was resumed from a checkpoint (``StageResult.timing``)."""
     from artic3d_core.model.articulated import ArticulatedModel
 
     t0 = time.time()
@@ -246,6 +248,7 @@ def run_joint(
         "images": model.n_instances,
         "enhanced_inputs": bool(enhanced_dirs),
         "stages": {r.name: r.final() for r in res},
+        "timing": {r.name: r.timing() for r in res},
         "seconds": round(time.time() - t0, 2),
     }
     sf.write_joint(out_dir, model, saved, summary)
@@ -276,7 +279,8 @@ def run_instance(
 ) -> dict[str, Any]:
     """Per-instance stages (``docs/method.md §7.2``) for image ``index``; writes ``instance.pt``
     and, with ``outputs``, meshes / renders / a turntable GIF under ``outputs/``.
-    ``ckpt_dir``: persistent per-stage checkpoints (resume after a kill); None = none."""
+    ``ckpt_dir``: persistent per-stage checkpoints (resume after a kill); None = none. The
+    summary's ``timing`` records each stage's cost as :func:`run_joint`'s does (batch 1)."""
     t0 = time.time()
     seed_everything(seed)
     spec = get_method(method, params.guidance)
@@ -312,6 +316,7 @@ def run_instance(
         "prompt": inputs.prompt,
         "weights": sf.weights_dicts(weights),
         "stages": {r.name: r.final() for r in res},
+        "timing": {r.name: r.timing() for r in res},
         "outputs": {k: str(Path(v).relative_to(out_dir)) for k, v in files.items()},
         "seconds": round(time.time() - t0, 2),
     }
