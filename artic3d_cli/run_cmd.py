@@ -3,7 +3,9 @@
 Calls :func:`artic3d_core.pipeline.reconstruct.reconstruct_class`, the same stage functions and
 seeds the Prefect flow runs, into the same run folder (``pipeline.run_dir``): data (every image
 set the dataset has) → input enhancement (methods that enhance) → features → skeleton → joint →
-instances → evaluation. Prints the metrics per image set.
+instances → evaluation. Prints a per-stage time table (pipeline stages and the optimisation
+stages under them, :mod:`artic3d_core.pipeline.timing`), then one JSON line with the metrics per
+image set and the seconds per pipeline stage: the JSON line is always the last line of stdout.
 """
 
 from __future__ import annotations
@@ -124,5 +126,9 @@ def run(
         "notes": {k.split("/")[0]: v for k, v in res.metrics.items() if k.endswith("/notes")},
         "eval": str(res.dirs["eval"][0]),
         "minutes": round((time.time() - t0) / 60, 2),
+        "stage_seconds": {k: round(v, 2) for k, v in res.seconds.items()},
     }
+    from artic3d_core.pipeline.timing import format_time_table
+
+    typer.echo(format_time_table(res.time_table()))
     typer.echo(json.dumps(summary))

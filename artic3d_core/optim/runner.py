@@ -97,7 +97,7 @@ class StageResult:
 
     def timing(self) -> dict[str, Any]:
         """The JSON-able cost record of the stage (``summary.json`` ``timing`` entries)."""
-        secs = None if self.seconds is None else round(self.seconds, 3)
+        secs = None if self.seconds is None else round(self.seconds, 4)
         return {
             "phase": self.phase, "seconds": secs, "iters": self.iters,
             "image_size": self.image_size, "mesh_level": self.mesh_level, "batch": self.batch,

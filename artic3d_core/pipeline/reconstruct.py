@@ -55,12 +55,26 @@ class RunInputsChangedError(BadInputError):
 
 @dataclass
 class ClassRun:
-    """The folders one run wrote, by stage, and the evaluation summary (``metrics.json``)."""
+    """The folders one run wrote, by stage, and the evaluation summary (``metrics.json``).
+
+    ``seconds``: wall time per stage name, summed over its runs (one per image or instance
+    for the per-image stages), in run order; ``optim``: the ``timing`` entry of every joint and
+    instance optimisation stage (``StageResult.timing``) with its ``stage`` name. Together
+    they make :func:`artic3d_core.pipeline.timing.time_table`."""
 
     cell: Cell
     method: str
     dirs: dict[str, list[Path]] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    optim: list[dict[str, Any]] = field(default_factory=list)
+
+    def time_table(self) -> list[dict[str, Any]]:
+        """Per-stage time rows (:func:`artic3d_core.pipeline.timing.time_table`)."""
+        from artic3d_core.pipeline.timing import time_table
+
+        counts = {k: len(v) for k, v in self.dirs.items()}
+        return time_table(self.seconds, counts, self.optim)
 
 
 def instance_count(params: Params, n_images: int) -> int:
@@ -202,9 +216,15 @@ def _reconstruct(
         return stage_seed(params.seed, cell, method, *keys)
 
     def stage(name: str, out: Path, body: Callable[[Path], Any]) -> Any:
+        t0 = time.perf_counter()
         res = _write(out, body)
+        secs = time.perf_counter() - t0
+        run.seconds[name] = run.seconds.get(name, 0.0) + secs
         run.dirs.setdefault(name, []).append(out)
-        log(f"{name}: {out}")
+        timing = res.get("timing") if isinstance(res, dict) else None
+        if isinstance(timing, dict):  # the optimisation stages of run_joint / run_instance
+            run.optim += [{"stage": k, **v} for k, v in timing.items()]
+        log(f"{name}: {out} ({secs:.1f} s)")
         return res
 
     data = lay.data_dir(cell)

@@ -53,7 +53,7 @@ def test_stage_results_and_progress_record_the_cost(scene, tmp_path, caplog):
     ]  # fmt: skip
     assert all(r.seconds > 0 and not r.resumed for r in res + ires)
     t = ires[0].timing()
-    assert t == {"phase": "instance", "seconds": round(ires[0].seconds, 3), "iters": 2,
+    assert t == {"phase": "instance", "seconds": round(ires[0].seconds, 4), "iters": 2,
                  "image_size": 24, "mesh_level": 1, "batch": 1, "resumed": False}  # fmt: skip
     json.dumps(t)
     # one INFO line per finished stage, with its name, iterations and seconds

@@ -38,7 +38,8 @@ def cell_overrides(tmp_path_factory, tiny_overrides) -> tuple[Path, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def cli_run(cell_overrides) -> tuple[Path, dict]:
+def cli_result(cell_overrides) -> tuple[Path, dict, str]:
+    """(run folder, JSON summary, stdout) of one ``artic3d run`` on the tiny settings."""
     from artic3d_cli.main import app
 
     root, ov = cell_overrides
@@ -49,7 +50,12 @@ def cli_run(cell_overrides) -> tuple[Path, dict]:
     res = CliRunner().invoke(app, args, catch_exceptions=False)
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output.strip().splitlines()[-1])
-    return run_dir, summary
+    return run_dir, summary, res.output
+
+
+@pytest.fixture(scope="module")
+def cli_run(cli_result) -> tuple[Path, dict]:
+    return cli_result[:2]
 
 
 def test_cli_artic3d_enhances_inputs_and_uses_each_guidance_prompt(cli_run) -> None:
@@ -97,3 +103,43 @@ def test_cli_and_flow_give_the_same_metrics(cli_run, cell_overrides) -> None:
     assert {"clean/pck", "occluded/pck", "clean/mask_iou", "occluded/mask_iou"} <= set(cli)
     print(json.dumps({k: v for k, v in cli.items() if k.endswith(("/pck", "/mask_iou"))}))
     assert cli == flow  # bit-identical: same stage functions, same seeds, same inputs
+
+
+def test_cli_prints_a_per_stage_time_table(cli_result, cell_overrides) -> None:
+    from artic3d_core.pipeline.methods import get_method, method_stages
+
+    run_dir, summary, out = cli_result
+    lines = out.strip().splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("stage "))
+    assert lines[head].split() == [
+        "stage", "phase", "count", "resumed", "iters", "image_size", "mesh_level", "batch",
+        "seconds", "s_per_iter",
+    ]  # fmt: skip
+    rows = {}
+    for ln in lines[head + 1 : -1]:
+        cells = ln.split()
+        rows[(cells[0], cells[1])] = cells
+    print("\n".join(lines[head:-1]))
+    pipeline = ["data", "rough_fg", "enhance", "features", "skeleton", "joint", "instance", "eval"]
+    assert [k for k, ph in rows if ph == "pipeline"] == pipeline
+    assert rows[("enhance", "pipeline")][2] == "4" and rows[("instance", "pipeline")][2] == "2"
+    assert set(summary["stage_seconds"]) == set(pipeline)
+    assert all(v >= 0 for v in summary["stage_seconds"].values())
+    # every optimisation stage of the schedule, joint ones with batch B, instance ones summed
+    # over the 2 instances with batch 1; figures from the schedule's stage specs
+    p = load_params(ROOT / "params.yaml", cell_overrides[1])
+    specs = method_stages(p, get_method("artic3d", p.guidance))
+    for spec in specs:
+        row = rows[(spec.name, spec.phase)]
+        count, batch = ("1", "4") if spec.phase == "joint" else ("2", "1")
+        assert row[2:8] == [count, "0", str(spec.iters), str(spec.image_size),
+                            str(spec.mesh_level), batch]  # fmt: skip
+        assert float(row[8]) >= 0 and float(row[9]) >= 0
+    # the summaries record the same figures per stage
+    cell = Cell("synthetic", "zebra")
+    joint = sf.read_summary(RunLayout(run_dir).stage_dir(cell, "artic3d", "joint"))
+    inst = sf.read_summary(RunLayout(run_dir).instance_dir(cell, "artic3d", 1))
+    assert {t["batch"] for t in joint["timing"].values()} == {4}
+    assert {t["batch"] for t in inst["timing"].values()} == {1}
+    assert set(joint["timing"]) | set(inst["timing"]) == {s.name for s in specs}
+    assert all(t["seconds"] > 0 and not t["resumed"] for t in inst["timing"].values())
