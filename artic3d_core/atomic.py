@@ -1,6 +1,8 @@
-"""Atomic file writes: write into a temp file beside the target, then rename over it, so a
-crash never leaves a half-written artifact. The one implementation for the whole codebase
-(the orchestration layer's manifests skip files whose name contains :data:`TMP_TAG`).
+"""Atomic file and folder writes: write into a temp file (or folder) beside the target, then
+rename it over the target, so a crash never leaves a half-written artifact. The one
+implementation for the whole codebase (the orchestration layer's manifests skip files whose name
+contains :data:`TMP_TAG`); temp folders that dead processes left are removed by the next folder
+write beside them (:func:`clean_stale_temps`).
 
 A write that fails because the filesystem is full raises :class:`DiskFullError` (an
 ``OSError`` with errno ``ENOSPC``) saying "no space left on device" and naming the target, and
@@ -15,11 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import secrets
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 __all__ = [
     "LOW_SPACE_BYTES",
@@ -27,7 +31,10 @@ __all__ = [
     "DiskFullError",
     "atomic_write",
     "atomic_write_bytes",
+    "atomic_write_dir",
     "atomic_write_text",
+    "clean_stale_temps",
+    "file_sha256",
     "fsync_dir",
 ]
 
@@ -116,3 +123,70 @@ def atomic_write_bytes(path: str | Path, data: bytes, fsync: bool = True) -> Pat
 def atomic_write_text(path: str | Path, text: str, fsync: bool = True) -> Path:
     """Write UTF-8 ``text`` atomically (see :func:`atomic_write`)."""
     return atomic_write_bytes(path, text.encode(), fsync)
+
+
+T = TypeVar("T")
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temps(folder: Path) -> None:
+    """Remove the temp folders/files and moved-aside old folders that dead processes left in
+    ``folder`` (names carry the writer's pid: ``…{TMP_TAG}<pid>-…`` or ``….old-<pid>-…``)."""
+    if not folder.is_dir():
+        return
+    for p in folder.iterdir():
+        if TMP_TAG not in p.name and ".old-" not in p.name:
+            continue
+        tag = p.name.split(TMP_TAG)[-1] if TMP_TAG in p.name else p.name.split(".old-")[-1]
+        try:
+            pid = int(tag.split("-")[0])
+        except ValueError:
+            continue
+        if _pid_alive(pid):  # incl. this process: other threads write folders here concurrently
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def atomic_write_dir(out_dir: str | Path, body: Callable[[Path], T]) -> T:
+    """``body(tmp)`` fills a hidden temp sibling of ``out_dir``; when it returns, the temp
+    folder replaces ``out_dir`` (an existing one is moved aside, then removed) and ``body``'s
+    result is returned. If ``body`` fails the temp folder is removed and ``out_dir`` is left as
+    it was. Stale temp folders of dead processes beside ``out_dir`` are removed first."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(out_dir.parent)
+    tmp = out_dir.with_name(f".{out_dir.name}{TMP_TAG}{os.getpid()}-{secrets.token_hex(3)}")
+    tmp.mkdir()
+    try:
+        res = body(tmp)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{secrets.token_hex(3)}")
+            os.replace(out_dir, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(tmp, out_dir)
+        fsync_dir(out_dir.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return res

@@ -1,7 +1,7 @@
 """Atomic artifacts with provenance: every unit of work is a folder with ``manifest.json``.
 
 A unit folder is built in a hidden sibling (``.<name>.tmp-<pid>-<rand>``) and renamed into place
-only when complete, with its manifest inside. A process killed at any moment therefore leaves
+only when complete (:func:`artic3d_core.atomic.atomic_write_dir`), with its manifest inside. A process killed at any moment therefore leaves
 either the previous complete unit or none — never a half-written one; leftover temp folders of
 dead processes are removed by the next run. The manifest records the cache key, the params hash,
 the weights (profile + fingerprint, flagged when random), the seed, the git revision and the
@@ -11,12 +11,8 @@ size and sha256 of every file.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
-import os
-import secrets
-import shutil
 import socket
 import subprocess
 import time
@@ -25,7 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artic3d_core.atomic import TMP_TAG, atomic_write_bytes, atomic_write_text, fsync_dir
+from artic3d_core.atomic import (
+    TMP_TAG,
+    atomic_write_bytes,
+    atomic_write_dir,
+    atomic_write_text,
+    file_sha256,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,20 +106,12 @@ class UnitResult:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _list_files(root: Path) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for p in sorted(root.rglob("*")):
         if p.is_file() and p.name != MANIFEST and TMP_TAG not in p.name:
             rel = p.relative_to(root).as_posix()
-            out[rel] = {"size": p.stat().st_size, "sha256": _sha256(p)}
+            out[rel] = {"size": p.stat().st_size, "sha256": file_sha256(p)}
     return out
 
 
@@ -142,40 +136,10 @@ def valid_manifest(unit_dir: str | Path, key: str) -> dict[str, Any] | None:
         if not p.is_file():
             log.warning("%s: %s is missing; recomputing the unit", unit_dir, rel)
             return None
-        if p.stat().st_size != info.get("size") or _sha256(p) != info.get("sha256"):
+        if p.stat().st_size != info.get("size") or file_sha256(p) != info.get("sha256"):
             log.warning("%s: %s changed since it was written (sha256); recomputing", unit_dir, rel)
             return None
     return m
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def clean_stale_temps(folder: Path) -> None:
-    """Remove temp folders/files that dead processes left in ``folder``."""
-    if not folder.is_dir():
-        return
-    for p in folder.iterdir():
-        if TMP_TAG not in p.name and ".old-" not in p.name:
-            continue
-        tag = p.name.split(TMP_TAG)[-1] if TMP_TAG in p.name else p.name.split(".old-")[-1]
-        try:
-            pid = int(tag.split("-")[0])
-        except ValueError:
-            continue
-        if _pid_alive(pid):  # incl. this process: other threads build units here concurrently
-            continue
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
 
 
 def build_unit(
@@ -208,11 +172,8 @@ def build_unit(
             f"{stage}: {out_dir} is missing or out of date (key {key}); run the stage that "
             "makes it first (dvc repro, or reconstruct_class without --stages)"
         )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(out_dir.parent)
-    tmp = out_dir.with_name(f".{out_dir.name}{TMP_TAG}{os.getpid()}-{secrets.token_hex(3)}")
-    tmp.mkdir()
-    try:
+
+    def fill(tmp: Path) -> tuple[dict[str, Any], float]:
         meta = dict(body(tmp) or {})
         weights = meta.pop("weights", None) or []
         prov = provenance.with_weights(list(weights))
@@ -229,14 +190,8 @@ def build_unit(
             "files": _list_files(tmp),
         }
         atomic_write_json(tmp / MANIFEST, manifest)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}-{secrets.token_hex(3)}")
-            os.replace(out_dir, old)
-            shutil.rmtree(old, ignore_errors=True)
-        os.replace(tmp, out_dir)
-        fsync_dir(out_dir.parent)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        return meta, seconds
+
+    meta, seconds = atomic_write_dir(out_dir, fill)
     log.info("%s: wrote %s in %.1f s", stage, out_dir, seconds)
     return UnitResult(stage, str(out_dir), key, False, seconds, meta)

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from artic3d_core import losses as L
-from artic3d_core.atomic import atomic_write, atomic_write_text
+from artic3d_core.atomic import atomic_write, atomic_write_text, file_sha256
 from artic3d_core.losses.config import LossesConfig
 from artic3d_core.model.articulated import ArticulatedModel, PosedMesh
 from artic3d_core.model.template import sphere_template
@@ -375,16 +375,6 @@ class _Progress:
     seconds: list[float | None] = field(default_factory=list)
 
 
-def _file_sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _load_progress(ckpt_dir: Path, signature: str | None = None) -> _Progress:
     """The finished stages recorded in ``ckpt_dir`` (none when the folder was made from other
     inputs, or its progress file is unreadable: the phase then starts over)."""
@@ -426,7 +416,7 @@ def load_verified_checkpoint(path: Path, sha256: str | None, device) -> dict | N
     if not path.is_file():
         log.warning("%s: checkpoint missing; recomputing from the stage before", path)
         return None
-    if sha256 is not None and _file_sha256(path) != sha256:
+    if sha256 is not None and file_sha256(path) != sha256:
         log.warning("%s: checkpoint does not match its recorded sha256; recomputing it", path)
         return None
     try:
@@ -490,7 +480,7 @@ def _run_phase(
         path = stage_checkpoint(ckpt_dir, i, st)
         _atomic_save({"model": sd, "stage": st.name, "history": res.history}, path)
         record.specs.append(repr(st))
-        record.sha256.append(_file_sha256(path))
+        record.sha256.append(file_sha256(path))
         record.final.append(res.final())
         record.seconds.append(res.seconds)
         _atomic_json(

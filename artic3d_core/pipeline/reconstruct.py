@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from artic3d_core.atomic import atomic_write_bytes
+from artic3d_core.atomic import atomic_write_bytes, atomic_write_dir
 from artic3d_core.config import Params, params_hash
 from artic3d_core.errors import BadInputError
 from artic3d_core.pipeline import stages as st
@@ -81,22 +80,6 @@ def instance_count(params: Params, n_images: int) -> int:
     """How many images get the per-instance stages: all, or the first ``pipeline.max_instances``."""
     cap = params.pipeline.max_instances
     return min(n_images, cap) if cap else n_images
-
-
-def _write(out_dir: Path, body: Callable[[Path], Any]) -> Any:
-    """``body(tmp)`` into a temporary sibling of ``out_dir``, renamed into place when it returns."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}")
-    tmp.mkdir()
-    try:
-        res = body(tmp)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return res
 
 
 def data_fingerprint(data_dir: Path) -> str:
@@ -217,7 +200,7 @@ def _reconstruct(
 
     def stage(name: str, out: Path, body: Callable[[Path], Any]) -> Any:
         t0 = time.perf_counter()
-        res = _write(out, body)
+        res = atomic_write_dir(out, body)
         secs = time.perf_counter() - t0
         run.seconds[name] = run.seconds.get(name, 0.0) + secs
         run.dirs.setdefault(name, []).append(out)

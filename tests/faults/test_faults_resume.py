@@ -124,7 +124,7 @@ def _flip_bytes(path: Path, n: int = 64) -> None:
 def _nan_with_matching_sha(path: Path) -> None:
     """Non-finite values in a checkpoint whose recorded sha256 matches (a bad stage, not a
     damaged file)."""
-    from artic3d_core.optim.runner import _file_sha256
+    from artic3d_core.atomic import file_sha256
 
     state = torch.load(path, weights_only=True)
     key = next(k for k, v in state["model"].items() if v.is_floating_point())
@@ -133,7 +133,7 @@ def _nan_with_matching_sha(path: Path) -> None:
     prog = path.parent / "progress.json"
     d = json.loads(prog.read_text())
     i = int(path.name.split("_")[1])
-    d["sha256"][i] = _file_sha256(path)
+    d["sha256"][i] = file_sha256(path)
     prog.write_text(json.dumps(d))
 
 
