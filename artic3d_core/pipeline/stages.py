@@ -94,7 +94,8 @@ def _gt(crops: sf.ClassCrops) -> Any:
 
 @functools.lru_cache(maxsize=2)
 def _prior(weights_json: str, device: str, precision: str) -> Any:
-    """One SD prior per process and device (the per-image enhancement units share it)."""
+    """One SD prior per process and device (the per-image enhancement and the per-instance
+    guidance share it)."""
     from artic3d_core.guidance.stable_diffusion import load_prior
     from artic3d_core.weights import WeightsConfig
 
@@ -256,13 +257,16 @@ def run_joint(
 
 
 def _guidance_for(params: Params, spec: MethodSpec, stages: list[StageSpec], device) -> Any:
-    """(guidance, views function) when an instance stage carries the guidance weight."""
+    """(guidance, views function) when an instance stage carries the guidance weight; the SD
+    prior is the process's cached one (:func:`_prior`), shared by every instance and the
+    enhancement instead of loaded again per instance."""
     if not any(GUIDANCE_WEIGHT in s.weights for s in stages if s.phase == "instance"):
         return None, None
     from artic3d_core.guidance.base import build_guidance
     from artic3d_core.guidance.views import sample_views_from_config
 
-    guidance = build_guidance(spec.guidance, params.guidance, params.weights, device)
+    sd = _prior(params.weights.model_dump_json(), str(device), params.guidance.precision)
+    guidance = build_guidance(spec.guidance, params.guidance, params.weights, device, sd=sd)
     return guidance, lambda g: sample_views_from_config(params.guidance, g)
 
 
