@@ -61,9 +61,7 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def _read_json(path: Path, what: str) -> Any:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing (run the {what} stage first)")
-    return json.loads(path.read_text())
+    return json.loads(_require(path, what).read_text())
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
