@@ -182,7 +182,8 @@ def evaluate_class(
         box_masks, masks_from = np.asarray(crops.masks), "the dataset's masks"
     else:
         box_masks, masks_from = fg.numpy(), "the preprocessing foreground masks"
-    facing = facing_from_azimuth(np.degrees(joint.global_rot[:, 2].detach().cpu().numpy()))
+    pred_az = np.degrees(joint.global_rot[:, 2].detach().cpu().numpy())  # (B,) fitted azimuths
+    facing = facing_from_azimuth(pred_az)
     facing_gt = None if gt_az is None else facing_from_azimuth(gt_az)
     rows: list[MetricRow] = []
     per_kp: dict[str, dict[str, float]] = {}
@@ -243,8 +244,7 @@ def evaluate_class(
         if gt_az is not None:
             from artic3d_core.eval.ground_truth import azimuth_error
 
-            pred_az = np.degrees(joint.global_rot[idx, 2].detach().cpu().numpy())
-            err = azimuth_error(pred_az, gt_az[idx], cfg.azimuth_mirror_center_deg)
+            err = azimuth_error(pred_az[idx], gt_az[idx], cfg.azimuth_mirror_center_deg)
             rows.append(ctx.row("azim_err_deg", err.mean_deg, images=len(idx)))
             rows.append(ctx.row("azim_err_mirror_deg", err.mean_mirror_deg, images=len(idx)))
     return ClassEvaluation(rows, per_kp, notes)
