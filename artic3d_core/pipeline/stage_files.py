@@ -6,7 +6,8 @@ stage              files in its folder (:mod:`artic3d_core.pipeline.layout`)
 =================  ==============================================================================
 data               ``crops.npz`` (images (N,S,S,3) uint8, keypoints (N,14,3) crop units, masks
                    (N,S,S) bool and part_masks (N,S,S) uint8 when the dataset has them),
-                   ``index.json`` (image_id, set, path, crop_box, crop_scale per image)
+                   ``index.json`` (image_id, set, path, crop_box, crop_scale, box_source per
+                   image), ``crops.png`` (contact sheet of the crops, :mod:`~artic3d_core.data.crop_sheet`)
 rough foreground   ``rough_fg.npz`` (fg (N,S,S) bool)
 enhanced image     ``image.npy`` ((S,S,3) uint8), ``enhance.json`` (settings, prompt, t)
 features           ``features.npz`` (masks, masks_lr, feat_img, feat_part, part_cent, saliency),
@@ -37,6 +38,8 @@ import torch
 
 from artic3d_core.atomic import atomic_write_bytes
 from artic3d_core.data.crop import ClassCrops
+from artic3d_core.data.crop_sheet import box_source, crop_sheet
+from artic3d_core.guidance.contact_sheet import write_png_atomic
 from artic3d_core.weights import WeightsInfo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from artic3d_core.model.articulated import ArticulatedModel
     from artic3d_core.skeleton.skeleton import Skeleton
 
-CROPS_FILE, INDEX_FILE = "crops.npz", "index.json"
+CROPS_FILE, INDEX_FILE, CROPS_SHEET = "crops.npz", "index.json", "crops.png"
 ROUGH_FG_FILE = "rough_fg.npz"
 ENHANCED_FILE, ENHANCE_RECORD = "image.npy", "enhance.json"
 FEATURES_FILE, FEATURES_INFO = "features.npz", "features.json"
@@ -82,7 +85,7 @@ def weights_dicts(infos: Sequence[WeightsInfo | None]) -> list[dict[str, Any]]:
 
 # ---- data ----------------------------------------------------------------------------------
 def write_crops(out_dir: str | Path, crops: list, records: list) -> dict[str, Any]:
-    """Write ``crops.npz`` + ``index.json`` for ``crops`` (:class:`~artic3d_core.data.crop.Crop`)
+    """Write ``crops.npz`` + ``index.json`` + ``crops.png`` for ``crops`` (:class:`~artic3d_core.data.crop.Crop`)
     of ``records`` (:class:`~artic3d_core.data.records.ImageRecord`), each file atomically.
 
     Returns a small summary (images, crop size, sets)."""
@@ -105,11 +108,18 @@ def write_crops(out_dir: str | Path, crops: list, records: list) -> dict[str, An
             "path": str(r.path),
             "crop_box": list(c.box),
             "crop_scale": c.scale,
+            "box_source": box_source(r),
         }
         for r, c in zip(records, crops, strict=True)
     ]
     _save_npz(out / CROPS_FILE, **arrays)
     atomic_write_bytes(out / INDEX_FILE, json.dumps(index, indent=1).encode(), fsync=False)
+    sheet = crop_sheet(
+        torch.stack([c.image for c in crops]),
+        [str(r.image_id) for r in records],
+        [str(e["box_source"]) for e in index],
+    )
+    write_png_atomic(out / CROPS_SHEET, sheet)
     return {
         "n_images": len(records),
         "crop_size": int(arrays["images"].shape[1]),
