@@ -35,8 +35,12 @@ def synth(
         str | None,
         typer.Option(
             "--preset",
-            help="demo | full (default: full with --out, else synth.preset of params.yaml).",
+            help="demo | full | wide (default: full with --out, else synth.preset of params.yaml).",
         ),
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option("--split", help="train | dev | test (default synth.split: none)."),
     ] = None,
     params: ParamsOpt = Path("params.yaml"),
     set_: SetOpt = None,
@@ -58,6 +62,7 @@ def synth(
             image_size=cfg.image_size,
             supersample=cfg.supersample,
             contact_sheet=cfg.contact_sheet,
+            split=split or cfg.split,
         )
     except ValueError as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)

@@ -28,7 +28,7 @@ def _ensure_synthetic(cfg, root: Path) -> None:
     s = cfg.synth
     typer.echo(f"generating the synthetic benchmark in {root}")
     generate(root, s.classes, s.seed, s.preset, s.n_clean, s.n_occluded, s.image_size,
-             s.supersample, s.contact_sheet)  # fmt: skip
+             s.supersample, s.contact_sheet, s.split)  # fmt: skip
 
 
 HEADLINE_METRICS = (

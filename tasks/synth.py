@@ -38,6 +38,7 @@ def run_synth(
             c.image_size,
             c.supersample,
             c.contact_sheet,
+            c.split,
         )
         try:
             rel = Path(manifest).relative_to(tmp).as_posix()

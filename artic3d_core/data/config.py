@@ -36,10 +36,13 @@ class SynthConfig(StrictModel):
     """The ``synth`` section of params.yaml: the synthetic benchmark generator.
 
     ``classes`` / ``n_clean`` / ``n_occluded`` / ``image_size`` = null take the preset's value
-    (full: 6 classes × 30 + 15 at 256²; demo: zebra + kangaroo × 8 + 4 at 256²).
+    (full: 6 classes × 30 + 15 at 256², side-ish views; wide: 8 classes × 30 + 15 at 256², views
+    all around; demo: zebra + kangaroo × 8 + 4 at 256²). ``split`` train / dev / test draws the
+    images from that split's seed stream (null: the split-free stream).
     """
 
-    preset: Literal["demo", "full"] = "demo"
+    preset: Literal["demo", "full", "wide"] = "demo"
+    split: Literal["train", "dev", "test"] | None = None
     out_dir: str = "data/synthetic/demo"
     seed: int = 0
     classes: list[str] | None = None

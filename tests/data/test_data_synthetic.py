@@ -164,3 +164,113 @@ def test_full_benchmark_time_and_determinism(tmp_path):
         assert len(load_class("e-lassie", tmp_path / "a", cls)) == 45
     m2 = generate(tmp_path / "b", seed=0, preset="full")
     assert m1.read_bytes() == m2.read_bytes()
+
+
+def test_full_and_demo_presets_keep_their_bytes(tmp_path):
+    """Golden manifests (sha256 of every file) of the side-view presets: the wide preset's code
+    paths leave them untouched."""
+    import hashlib
+
+    full = generate(tmp_path / "f", ["zebra", "penguin"], 0, "full", 3, 2, 96)
+    demo = generate(tmp_path / "d", None, 5, "demo", 2, 1, 64)
+    assert hashlib.sha256(full.read_bytes()).hexdigest().startswith("3a7160c06abfdd4e")
+    assert hashlib.sha256(demo.read_bytes()).hexdigest().startswith("1478eadf176bc3d1")
+
+
+@pytest.fixture(scope="module")
+def wide_set(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wide")
+    generate(out, ["badger", "flamingo"], 2, "wide", 3, 1, 96, split="dev")
+    return out
+
+
+def test_wide_preset_is_deterministic_and_reads_as_lassie(wide_set, tmp_path):
+    again = generate(tmp_path, ["badger", "flamingo"], 2, "wide", 3, 1, 96, split="dev")
+    assert again.read_bytes() == (wide_set / "manifest.json").read_bytes()
+    man = json.loads(again.read_text())
+    assert man["preset"] == "wide" and man["split"] == "dev"
+    for cls in ("badger", "flamingo"):
+        gts = {g.image_id: g for g in load_ground_truth(wide_set, cls)}
+        recs = load_class("lassie", wide_set, cls, sets=("clean", "occluded"))
+        assert [r.set for r in recs] == ["clean"] * 3 + ["occluded"]
+        for r in recs:
+            g = gts[r.image_id]
+            np.testing.assert_array_equal(r.keypoints[:, 2], g.keypoints_2d[:, 2])
+            vis = g.keypoints_2d[:, 2] > 0
+            assert np.abs(r.keypoints[vis, :2] - g.keypoints_2d[vis, :2]).max() < 0.5
+            assert (g.mask <= g.amodal).all() and g.amodal.any()
+        assert (wide_set / "contact" / f"{cls}.png").is_file()
+
+
+def test_splits_draw_disjoint_images(wide_set, tmp_path):
+    from artic3d_core.data.synthetic.ground_truth import benchmark_identity
+
+    test = generate(tmp_path, ["badger", "flamingo"], 2, "wide", 3, 1, 96, split="test")
+    a = json.loads((wide_set / "manifest.json").read_text())["files"]
+    b = json.loads(test.read_text())["files"]
+    imgs = [k for k in a if k.startswith("images/")]
+    assert len(imgs) == 8 and not {a[k] for k in imgs} & {b[k] for k in imgs}
+    assert benchmark_identity(tmp_path) == ("test", "wide")
+    with pytest.raises(ValueError, match="split"):
+        generate(tmp_path / "x", ["badger"], 2, "wide", 1, 0, 64, split="validation")
+
+
+def test_wide_cameras_cover_the_circle_and_view_names():
+    from artic3d_core.data.synthetic.generator import view_name
+    from artic3d_core.data.synthetic.scene import sample_wide_camera
+
+    rng = np.random.default_rng(0)
+    cams = np.degrees(np.array([sample_wide_camera(rng) for _ in range(2000)]))
+    assert cams[:, 2].min() < -170 and cams[:, 2].max() > 170  # azimuth: the whole circle
+    assert -10 <= cams[:, 1].min() < -9 and 44 < cams[:, 1].max() <= 45  # elevation
+    names = [view_name(np.radians(c).tolist()) for c in cams]
+    assert {"front", "back", "left", "right", "above"} == set(names)
+    rad = np.radians
+    assert view_name([0, rad(10), rad(5)]) == "front"
+    assert view_name([0, rad(10), rad(178)]) == "back"
+    assert view_name([0, rad(10), rad(90)]) == "left"
+    assert view_name([0, rad(10), rad(-100)]) == "right"
+    assert view_name([0, rad(40), rad(0)]) == "above"
+
+
+def test_wide_front_view_shows_the_face_and_back_view_the_tail():
+    """Azimuth 0 looks at the head (eyes visible, tail hidden), 180° at the rump."""
+    from artic3d_core.data.records import KEYPOINT_NAMES
+
+    cm = _ClassModel(TEMPLATES["badger"])
+    vis = {}
+    for az in (0.0, 180.0):
+        from artic3d_core.data.synthetic import generator as gen
+
+        orig = gen.sample_wide_camera
+        gen.sample_wide_camera = lambda rng, a=az: np.radians([0.0, 10.0, a])
+        try:
+            r = render_instance(cm, np.random.default_rng(1), 96, False, 1, "wide")
+        finally:
+            gen.sample_wide_camera = orig
+        vis[az] = dict(zip(KEYPOINT_NAMES, r.keypoints_2d[:, 2] > 0, strict=True))
+    assert vis[0.0]["leye"] and vis[0.0]["reye"] and not vis[180.0]["leye"]
+    assert vis[180.0]["tail"] and not vis[0.0]["tail"]
+
+
+def test_ground_plane_and_cast_shadow_analytic():
+    from artic3d_core.data.synthetic.scene import _shadowed, ground_height
+
+    ell = Ellipsoids(np.array([[0.0, 0.5, 0.0]]), np.eye(3)[None], np.array([[0.2, 0.3, 0.2]]))
+    assert ground_height(ell, np.array([0.0, 1.0, 0.0])) == pytest.approx(0.2)
+    up = np.array([0.0, 1.0, 0.0])
+    pts = np.array([[0.0, 0.1, 0.0], [0.19, 0.1, 0.0], [0.25, 0.1, 0.0], [0.0, 0.9, 0.0]])
+    np.testing.assert_array_equal(_shadowed(pts, up, ell), [True, True, False, False])
+    slanted = np.array([1.0, 1.0, 0.0]) / np.sqrt(2)  # sun at 45°: the shadow moves to −x
+    shifted = np.array([[-0.3, 0.1, 0.0], [0.3, 0.1, 0.0]])
+    np.testing.assert_array_equal(_shadowed(shifted, slanted, ell), [True, False])
+
+
+def test_lattice_noise_interpolates_its_lattice():
+    from artic3d_core.data.synthetic.texture import lattice_noise
+
+    grid = np.random.default_rng(4).random((8, 8))
+    uv = np.array([[0.0, 0.0], [3.0, 5.0], [9.0, 1.0], [0.5, 0.0]])
+    got = lattice_noise(np.random.default_rng(4), uv, size=8)
+    np.testing.assert_allclose(got[:3], [grid[0, 0], grid[3, 5], grid[1, 1]])
+    assert got[3] == pytest.approx((grid[0, 0] + grid[1, 0]) / 2)

@@ -32,10 +32,9 @@ import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -44,8 +43,19 @@ from PIL import Image, ImageDraw
 from artic3d_core.atomic import atomic_write_bytes
 from artic3d_core.data.records import KEYPOINT_LABELS, KEYPOINT_NAMES
 from artic3d_core.data.synthetic.raster import Ellipsoids, ndc_to_pixel, ray_occluded, raycast
+from artic3d_core.data.synthetic.scene import (
+    photo_noise,
+    sample_lighting,
+    sample_wide_camera,
+    scene_background,
+)
 from artic3d_core.data.synthetic.templates import TEMPLATES, AnimalTemplate
-from artic3d_core.data.synthetic.texture import animal_colours, background, draw_occluders
+from artic3d_core.data.synthetic.texture import (
+    animal_colours,
+    background,
+    coat_detail,
+    draw_occluders,
+)
 from artic3d_core.seeding import derive_seed
 from artic3d_core.skeleton.skeleton import Skeleton, euler_to_matrix
 
@@ -57,16 +67,24 @@ log = logging.getLogger("artic3d.data.synthetic")
 
 @dataclass(frozen=True)
 class Preset:
+    """Classes, counts and image size; ``scene`` 'side' = side-ish views on flat clutter
+    (module docstring), 'wide' = :mod:`artic3d_core.data.synthetic.scene` (views all around,
+    coloured light, ground plane with shadows, fur detail, sensor noise)."""
+
     classes: tuple[str, ...]
     n_clean: int
     n_occluded: int
     image_size: int
+    scene: Literal["side", "wide"] = "side"
 
 
+SIDE_CLASSES = ("zebra", "tiger", "giraffe", "elephant", "kangaroo", "penguin")
 PRESETS: dict[str, Preset] = {
-    "full": Preset(tuple(TEMPLATES), 30, 15, 256),
+    "full": Preset(SIDE_CLASSES, 30, 15, 256),
     "demo": Preset(("zebra", "kangaroo"), 8, 4, 256),
+    "wide": Preset((*SIDE_CLASSES, "badger", "flamingo"), 30, 15, 256, "wide"),
 }
+SPLITS = ("train", "dev", "test")
 
 
 @dataclass
@@ -118,9 +136,16 @@ def _sample_camera(rng, occluded: bool):
 
 
 def render_instance(
-    cm: _ClassModel, rng: np.random.Generator, size: int, occluded: bool, supersample: int = 2
+    cm: _ClassModel,
+    rng: np.random.Generator,
+    size: int,
+    occluded: bool,
+    supersample: int = 2,
+    scene: Literal["side", "wide"] = "side",
 ) -> RenderedImage:
-    """Sample and render one instance of class ``cm`` (see the module docstring)."""
+    """Sample and render one instance of class ``cm`` (see the module docstring; ``scene``:
+    :class:`Preset`)."""
+    wide = scene == "wide"
     tmpl, sk, nb = cm.tmpl, cm.sk, cm.tmpl.nb
     # --- proportions and pose
     bone_scale = np.clip(rng.normal(0, 0.07, nb), -0.2, 0.25)
@@ -141,7 +166,7 @@ def render_instance(
     mid = (P[1:] + P[par]) / 2
     m_can = G @ cm.r_init
     # --- camera: rotation, then scale / translation from the projected extent
-    grot = _sample_camera(rng, occluded)
+    grot = sample_wide_camera(rng) if wide else _sample_camera(rng, occluded)
     R = _rot(grot, "ZXY")
     e0 = Ellipsoids(mid @ R.T, R @ m_can, axes_rest)
     ext = e0.half_extent()
@@ -169,7 +194,11 @@ def render_instance(
     native = raycast(ell, H, W)
     ss = supersample
     hits = raycast(ell, H * ss, W * ss) if ss > 1 else native
-    img = background(rng, H, W).repeat(ss, 0).repeat(ss, 1)
+    if wide:
+        lighting = sample_lighting(rng)
+        img = scene_background(rng, H * ss, W * ss, ell, R, float(grot[1]), lighting, ss)
+    else:
+        img = background(rng, H, W).repeat(ss, 0).repeat(ss, 1)
     jj, ii = np.nonzero(hits.part >= 0)
     if len(jj):
         b = hits.part[jj, ii]
@@ -180,12 +209,19 @@ def render_instance(
         bdir = rest[1:][b] - rest[par][b]
         along = ((p_rest - mid_rest[b]) * bdir).sum(-1) / (L[b] ** 2 / 2)
         albedo = animal_colours(tmpl.texture, rng, p_rest, n_rest, cm.slots[b], along)
+        if wide:
+            albedo = coat_detail(rng, albedo, u, b, n_rest)
         albedo[cm.accent[b]] = [0.95, 0.55, 0.12]
-        light = np.array([rng.uniform(-0.6, 0.6), rng.uniform(0.4, 1.0), rng.uniform(0.4, 1.0)])
-        light /= np.linalg.norm(light)
-        amb = rng.uniform(0.45, 0.6)
-        shade = amb + (1.05 - amb) * np.clip(hits.normal[jj, ii] @ light, 0, None)
-        img[jj, ii] = np.clip(albedo * shade[:, None], 0, 1)
+        if wide:
+            lam = np.clip(hits.normal[jj, ii] @ (R @ lighting.sun), 0, None)
+            shade3 = lighting.ambient_rgb + lighting.sun_rgb * lam[:, None]
+            img[jj, ii] = np.clip(albedo * shade3, 0, 1)
+        else:
+            light = np.array([rng.uniform(-0.6, 0.6), rng.uniform(0.4, 1.0), rng.uniform(0.4, 1.0)])
+            light /= np.linalg.norm(light)
+            amb = rng.uniform(0.45, 0.6)
+            shade = amb + (1.05 - amb) * np.clip(hits.normal[jj, ii] @ light, 0, None)
+            img[jj, ii] = np.clip(albedo * shade[:, None], 0, 1)
     amodal = native.part >= 0
     occ_native = np.zeros((H, W), bool)
     occ_frac = 0.0
@@ -201,6 +237,8 @@ def render_instance(
             if 0.12 <= occ_frac <= 0.5:
                 break
     image = img.reshape(H, ss, W, ss, 3).mean((1, 3))
+    if wide:
+        image = photo_noise(rng, image)
     image_u8 = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
     mask = amodal & ~occ_native
     bones = np.where(mask, native.part + 1, 0).astype(np.uint8)
@@ -315,12 +353,29 @@ def _csv_bytes(rows: list[tuple[str, str, str]]) -> bytes:
     return buf.getvalue().encode()
 
 
-def _contact_sheet(images: list[tuple[np.ndarray, np.ndarray, bool]], thumb: int = 128) -> bytes:
+def view_name(global_rot: list[float]) -> str:
+    """'above' for elevation ≥ 30°, else front / left / back / right by the azimuth (0° = the
+    head towards the camera, +90° = the animal's left side; 90° sectors)."""
+    if np.degrees(global_rot[1]) >= 30.0:
+        return "above"
+    az = (np.degrees(global_rot[2]) + 45.0) % 360.0
+    return ("front", "left", "back", "right")[int(az // 90.0)]
+
+
+def _contact_sheet(
+    images: list[tuple[np.ndarray, np.ndarray, bool, str]], thumb: int = 128, labels: bool = False
+) -> bytes:
+    """Thumbnails with their visible keypoints (occluded images framed in orange); with
+    ``labels``, each thumbnail's view name (:func:`view_name`), ordered front, left, back,
+    right, above."""
+    if labels:
+        order = ("front", "left", "back", "right", "above")
+        images = sorted(images, key=lambda t: order.index(t[3]))
     cols = min(9, max(1, len(images)))
     rows = (len(images) + cols - 1) // cols
     sheet = Image.new("RGB", (cols * thumb, rows * thumb), (255, 255, 255))
     draw = ImageDraw.Draw(sheet)
-    for n, (img, kp2, occ) in enumerate(images):
+    for n, (img, kp2, occ, view) in enumerate(images):
         r, c = divmod(n, cols)
         f = thumb / img.shape[1]
         sheet.paste(
@@ -332,6 +387,9 @@ def _contact_sheet(images: list[tuple[np.ndarray, np.ndarray, bool]], thumb: int
                 x, y = c * thumb + kp2[k, 0] * f, r * thumb + kp2[k, 1] * f
                 col = (255, 40, 40) if k < 5 else (40, 220, 40) if k < 6 else (40, 120, 255)
                 draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=col)
+        if labels:
+            draw.rectangle((c * thumb, r * thumb, c * thumb + 44, r * thumb + 12), fill=(0, 0, 0))
+            draw.text((c * thumb + 2, r * thumb), view, fill=(255, 255, 255))
         if occ:
             draw.rectangle(
                 (c * thumb, r * thumb, (c + 1) * thumb - 1, (r + 1) * thumb - 1),
@@ -351,14 +409,19 @@ def generate(
     image_size: int | None = None,
     supersample: int = 2,
     contact_sheet: bool = True,
+    split: str | None = None,
 ) -> Path:
     """Generate the benchmark under ``out_dir``; returns the manifest path.
 
     ``classes`` / ``n_clean`` / ``n_occluded`` / ``image_size`` default to the preset's values.
-    Raises ValueError for an unknown preset or class.
+    ``split`` (train / dev / test) joins the keys of every image's seed, so the three splits
+    draw from disjoint streams of the same ``seed``; None keeps the split-free stream.
+    Raises ValueError for an unknown preset, class or split.
     """
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r} (expected one of {', '.join(PRESETS)})")
+    if split is not None and split not in SPLITS:
+        raise ValueError(f"unknown split {split!r} (expected one of {', '.join(SPLITS)})")
     pr = PRESETS[preset]
     classes = tuple(classes) if classes else pr.classes
     unknown = [c for c in classes if c not in TEMPLATES]
@@ -384,9 +447,14 @@ def generate(
             occluded = set_name == "occluded"
             for i in range(count):
                 image_id = str(offset + i)
-                rng = np.random.default_rng(derive_seed(seed, "synth", cls, set_name, i))
+                keys = (
+                    ("synth", cls, set_name, i)
+                    if split is None
+                    else ("synth", split, cls, set_name, i)
+                )
+                rng = np.random.default_rng(derive_seed(seed, *keys))
                 for _attempt in range(10):
-                    r = render_instance(cm, rng, size, occluded, supersample)
+                    r = render_instance(cm, rng, size, occluded, supersample, pr.scene)
                     nvis = int(r.keypoints_2d[:, 2].sum())
                     if nvis >= (3 if occluded else 4) and r.mask.sum() > 50:
                         break
@@ -398,13 +466,16 @@ def generate(
                 put(f"{mdir}/bones_{image_id}.png", _png_bytes(r.bones))
                 entries = _kps_entries(r.keypoints_2d, size, size, wrapped=occluded)
                 cell = repr(entries) if occluded else json.dumps(entries)
-                rows[set_name].append((image_id, f"synthetic://{preset}/{cls}/{image_id}", cell))
+                uri = f"synthetic://{preset}/{cls}/{image_id}"
+                if split is not None:
+                    uri = f"synthetic://{preset}/{split}/{cls}/{image_id}"
+                rows[set_name].append((image_id, uri, cell))
                 gts.append(
                     {"id": image_id, "set": set_name, "image_size": [size, size], **_round(r.gt)}
                 )
                 azims.append(r.gt["global_rot"][2])
                 vis_stats[set_name].append(r.keypoints_2d[r.present, 2])
-                sheet.append((r.image, r.keypoints_2d, occluded))
+                sheet.append((r.image, r.keypoints_2d, occluded, view_name(r.gt["global_rot"])))
         put(f"annotations/{cls}.csv", _csv_bytes(rows["clean"]))
         put(f"annotations/{cls}_occ.csv", _csv_bytes(rows["occluded"]))
         sk = cm.sk
@@ -415,6 +486,7 @@ def generate(
             "generator": GENERATOR_VERSION,
             "seed": seed,
             "preset": preset,
+            **({} if split is None else {"split": split}),
             "template": {
                 "names": cm.tmpl.names,
                 "slots": cm.tmpl.slots,
@@ -424,7 +496,7 @@ def generate(
         }
         put(f"ground_truth/{cls}/gt.json", json.dumps(_round(meta), indent=1).encode())
         if contact_sheet:
-            put(f"contact/{cls}.png", _contact_sheet(sheet))
+            put(f"contact/{cls}.png", _contact_sheet(sheet, labels=pr.scene == "wide"))
         summary[cls] = {"clean": n_clean, "occluded": n_occ}
         for set_name, v in vis_stats.items():
             if v:
@@ -440,6 +512,7 @@ def generate(
         "generator": GENERATOR_VERSION,
         "seed": seed,
         "preset": preset,
+        **({} if split is None else {"split": split}),
         "image_size": size,
         "supersample": supersample,
         "classes": summary,

@@ -13,7 +13,7 @@ from artic3d_core.data.records import DataError, ImageRecord
 from artic3d_core.data.safe_paths import check_name, path_inside
 from artic3d_core.skeleton.skeleton import Skeleton
 
-__all__ = ["SynthGroundTruth", "attach_ground_truth", "load_ground_truth"]
+__all__ = ["SynthGroundTruth", "attach_ground_truth", "benchmark_identity", "load_ground_truth"]
 
 
 @dataclass
@@ -117,3 +117,14 @@ def attach_ground_truth(root: str | Path, cls: str, records: list[ImageRecord]) 
             raise DataError(f"{root}: no ground truth for {cls} image {rec.image_id}")
         rec.mask, rec.part_mask = g.mask, g.part_mask
         rec.meta["gt"] = g
+
+
+def benchmark_identity(root: str | Path) -> tuple[str, str | None]:
+    """(split, preset) of the benchmark generated under ``root``, from its ``manifest.json``:
+    split train / dev / test, or ``none`` when it was generated without one."""
+    path = Path(root) / "manifest.json"
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: synthetic benchmark manifest unreadable ({exc})") from None
+    return str(meta.get("split", "none")), meta.get("preset")

@@ -19,7 +19,9 @@ from artic3d_core.skeleton.skeleton import Skeleton
 
 __all__ = ["TEMPLATES", "AnimalTemplate", "KeypointDef"]
 
-Texture = Literal["zebra", "tiger", "giraffe", "elephant", "kangaroo", "penguin"]
+Texture = Literal[
+    "zebra", "tiger", "giraffe", "elephant", "kangaroo", "penguin", "flamingo", "badger"
+]
 
 
 @dataclass(frozen=True)
@@ -343,6 +345,46 @@ def _penguin() -> AnimalTemplate:
     return b.build(True, "penguin")
 
 
+def _flamingo() -> AnimalTemplate:
+    """A long-necked wading bird: horizontal body, an S-shaped two-bone neck, folded wings (the
+    front limbs) and long thin legs with a forward foot."""
+    b = _Builder("flamingo")
+    b.add("chest", 0, (0, 0.05, 0.26), 0.85, 1.3, 3, (4, 4, 6))
+    b.add("rump", 0, (0, 0.0, -0.28), 0.8, 1.3, 3, (4, 4, 6))
+    b.add("neck", "chest", (0, 0.36, 0.34), 0.16, 1.1, 1, (15, 5, 15))
+    b.add("neck2", "neck", (0, 0.64, 0.22), 0.13, 1.1, 1, (15, 5, 15))
+    h = b.add("head", "neck2", (0, 0.68, 0.36), 0.42, 1.12, 2, (15, 8, 12))
+    _head_keypoints(b, h, False, None)
+    beak = b.add("beak", "head", (0, 0.6, 0.47), 0.22, 1.05, 2, (3, 3, 5))
+    b.kps["muzzle"] = KeypointDef(beak, "joint")
+    t = b.add("tail1", "rump", (0, 0.02, -0.45), 0.3, 1.05, 4, (8, 8, 8))
+    b.kps["tail"] = KeypointDef(t, "along", 0.0)
+    for side in ("l", "r"):
+        b.leg(
+            side,
+            True,
+            "chest",
+            (0.17, 0.1, 0.14),
+            (0.2, 0.12, -0.06),
+            (0.18, 0.08, -0.3),
+            None,
+            (0.3, 0.33, 0.28),
+            f"{side}f",
+        )
+        b.leg(
+            side,
+            False,
+            "rump",
+            (0.07, -0.12, 0.0),
+            (0.07, -0.5, 0.03),
+            (0.07, -0.95, 0.0),
+            (0.07, -0.98, 0.1),
+            (0.3, 0.11, 0.09, 0.2),
+            f"{side}b",
+        )
+    return b.build(True, "flamingo")
+
+
 def _templates() -> dict[str, AnimalTemplate]:
     return {
         "zebra": _quadruped("zebra", "zebra", 0.8, 0.62, (0.42, 50), 0.34, 0.34, 0.42, 0.2),
@@ -368,6 +410,11 @@ def _templates() -> dict[str, AnimalTemplate]:
         ),
         "kangaroo": _kangaroo(),
         "penguin": _penguin(),
+        # the two body plans of the wide preset: a short-legged carnivore and a long-necked bird
+        "badger": _quadruped(
+            "badger", "badger", 0.9, 0.28, (0.12, 15), 0.26, 0.2, 0.42, 0.3, ear=0.06
+        ),
+        "flamingo": _flamingo(),
     }
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["animal_colours", "background", "draw_occluders", "smooth_noise"]
+__all__ = [
+    "animal_colours",
+    "background",
+    "coat_detail",
+    "draw_occluders",
+    "lattice_noise",
+    "smooth_noise",
+]
 
 
 def smooth_noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
@@ -169,6 +176,8 @@ _BASE = {
     "elephant": ([0.52, 0.5, 0.5], [0.4, 0.38, 0.38]),
     "kangaroo": ([0.72, 0.5, 0.32], [0.9, 0.8, 0.66]),
     "penguin": ([0.07, 0.07, 0.09], [0.95, 0.95, 0.93]),
+    "flamingo": ([0.95, 0.58, 0.62], [0.12, 0.1, 0.1]),
+    "badger": ([0.5, 0.5, 0.5], [0.96, 0.95, 0.93]),
 }
 
 
@@ -239,4 +248,54 @@ def animal_colours(
         out[front] = second
         out[(slot == 2) & (n_rest[:, 2] > 0.5) & (n_rest[:, 1] < -0.1)] = second
         out[np.isin(slot, (11, 12, 15, 16))] = [0.95, 0.55, 0.12]  # feet; beak: generator
+    elif kind == "flamingo":
+        wing = np.isin(slot, (9, 10, 13, 14))
+        out[wing & (along > 0.55)] = second  # dark flight-feather tips
+        out[wing & (along <= 0.55)] *= [0.92, 0.8, 0.82]
+        out[np.isin(slot, (11, 12, 15, 16))] *= [0.9, 0.75, 0.78]
+    elif kind == "badger":
+        # white face with a dark stripe through each eye, dark legs and belly
+        head = slot == 2
+        out[head] = second
+        out[head & (np.abs(np.abs(x) - 0.06) < 0.035)] = [0.08, 0.08, 0.08]
+        out[leg | ((slot == 3) & (n_rest[:, 1] < -0.5))] = [0.12, 0.11, 0.1]
     return np.clip(out, 0, 1)
+
+
+def lattice_noise(rng: np.random.Generator, uv: np.ndarray, size: int = 64) -> np.ndarray:
+    """(N,) bilinear value noise in [0, 1] at (N, 2) continuous lattice coordinates ``uv``
+    (one cell per unit; the ``size``×``size`` random lattice tiles)."""
+    grid = rng.random((size, size))
+    i0 = np.floor(uv).astype(np.int64)
+    f = uv - i0
+    a0, b0 = i0[:, 0] % size, i0[:, 1] % size
+    a1, b1 = (a0 + 1) % size, (b0 + 1) % size
+    top = grid[a0, b0] * (1 - f[:, 1]) + grid[a0, b1] * f[:, 1]
+    bot = grid[a1, b0] * (1 - f[:, 1]) + grid[a1, b1] * f[:, 1]
+    return top * (1 - f[:, 0]) + bot * f[:, 0]
+
+
+def coat_detail(
+    rng: np.random.Generator,
+    albedo: np.ndarray,
+    local: np.ndarray,
+    bone: np.ndarray,
+    n_rest: np.ndarray,
+) -> np.ndarray:
+    """Fur-like anisotropy and shading gradients on an (N, 3) albedo (wide preset).
+
+    local: (N, 3) hit points in each part's unit-sphere frame (y along the bone); bone: (N,)
+    part index; n_rest: (N, 3) rest-pose normals. Fur: streaks of value noise that vary fast
+    around the bone axis and slowly along it; gradient: a dorsal–ventral factor
+    (counter-shading, random sign and strength) and darkening towards each part's silhouette
+    rim (ambient occlusion between touching parts).
+    """
+    ang = np.arctan2(local[:, 2], local[:, 0]) / (2 * np.pi) + 0.5
+    streak_density = rng.uniform(40, 90)
+    uv = np.stack((ang * streak_density + 17.0 * bone, (local[:, 1] + 1) * 2.5), -1)
+    fur = lattice_noise(rng, uv)
+    fur_amp = rng.uniform(0.12, 0.3)
+    dorsal = rng.uniform(-0.18, 0.25)
+    rim = np.clip(np.sqrt(local[:, 0] ** 2 + local[:, 2] ** 2), 0, 1)
+    f = (1 - fur_amp / 2 + fur_amp * fur) * (1 + dorsal * n_rest[:, 1]) * (1 - 0.12 * rim**4)
+    return np.clip(albedo * f[:, None], 0, 1)
