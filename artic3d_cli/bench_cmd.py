@@ -19,6 +19,9 @@ def bench(
     dask_workers: int | None = typer.Option(None, help="run cells on a local Dask cluster"),
     dask_address: str | None = typer.Option(None, help="tcp://host:8786 of a Dask scheduler"),
     gpu_resource: bool = typer.Option(False, help="each cell asks Dask for GPU=1"),
+    split: str | None = typer.Option(
+        None, help="train | dev | test: the synthetic split data.synthetic_root must hold"
+    ),
 ) -> None:
     """Run the benchmark flow; exit 1 if any cell failed."""
     from flows.benchmark import run_benchmark
@@ -34,6 +37,7 @@ def bench(
             methods=methods,
             stages=stages,
             gpu_resource=gpu_resource,
+            split=split,
         )
     except (BadInputError, StageUnavailableError) as exc:
         typer.secho(str(exc), fg=typer.colors.RED, err=True)

@@ -21,6 +21,13 @@ def report(
         str | None, typer.Option(help="A paragraph under the header: how the metrics were made.")
     ] = None,
     title: Annotated[str, typer.Option(help="Page title.")] = "Results",
+    groups: Annotated[
+        bool,
+        typer.Option(
+            help="One table per commit × machine × command (--no-groups: only "
+            "the tables over seeds)."
+        ),
+    ] = True,
 ) -> None:
     """Write one table per commit × machine × command × weights profile, newest first."""
     from artic3d_core.metrics.report import write_report
@@ -36,5 +43,9 @@ def report(
     cmd += ["--out", str(out)]
     if note:
         cmd += ["--note", note]
-    written = write_report(df, out, regenerate=shlex.join(cmd), title=title, note=note)
+    if not groups:
+        cmd += ["--no-groups"]
+    written = write_report(
+        df, out, regenerate=shlex.join(cmd), title=title, note=note, groups=groups
+    )
     typer.echo(f"{len(df)} metric rows → {written}")

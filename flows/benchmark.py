@@ -6,7 +6,11 @@ existing cluster (one GPU per worker: start each worker with its own ``CUDA_VISI
 and ``--resources GPU=1``; cells then ask for ``GPU=1``). Cell i gets ``pipeline.gpus[i % n]``
 when that list is set, else ``params.device``.
 
-    python -m flows.benchmark [--dask-workers 2 | --dask-address tcp://host:8786]
+``--split train|dev|test`` names the synthetic split the run is meant to score: the flow checks
+that ``data.synthetic_root`` was generated for that split (its ``manifest.json``) before any
+cell runs, and every metrics row records the split of the data it scored.
+
+    python -m flows.benchmark [--split test] [--dask-workers 2 | --dask-address tcp://host:8786]
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from artic3d_core.data.records import DataError
+from artic3d_core.data.synthetic.generator import SPLITS
+from artic3d_core.data.synthetic.ground_truth import benchmark_identity
 from artic3d_core.pipeline.layout import STAGES, Cell
 from flows import PROJECT_ROOT
 from flows.common import fail, load, resolve_device
@@ -55,6 +62,24 @@ def plan(
     return out
 
 
+def check_split(params: Any, ctxs: list[StageContext], split: str) -> None:
+    """BadInputError unless every synthetic cell's data was generated for ``split``."""
+    if split not in SPLITS:
+        raise BadInputError(f"unknown split {split!r}; splits are {list(SPLITS)}")
+    if not any(c.cell.dataset == "synthetic" for c in ctxs):
+        return
+    root = ctxs[0].resolve(params.data.synthetic_root)
+    try:
+        found, preset = benchmark_identity(root)
+    except DataError as exc:
+        raise BadInputError(str(exc)) from None
+    if found != split:
+        raise BadInputError(
+            f"{root}: the synthetic benchmark there is split {found!r}, not {split!r}; "
+            f"generate it with `artic3d synth --out {root} --preset {preset} --split {split}`"
+        )
+
+
 @flow(name="benchmark", log_prints=True)
 def benchmark(
     params_file: str = "params.yaml",
@@ -66,13 +91,17 @@ def benchmark(
     gpu_resource: bool = False,
     publish_tables: bool = True,
     project_root: str = str(PROJECT_ROOT),
+    split: str | None = None,
 ) -> dict[str, Any]:
-    """Fan out over cells × methods; failures of one cell do not stop the others."""
+    """Fan out over cells × methods; failures of one cell do not stop the others. ``split``:
+    :func:`check_split` first."""
     params = load(params_file, overrides, project_root)
     bad = [s for s in stages or [] if s not in STAGES]
     if bad:
         raise BadInputError(f"unknown stage(s) {bad}; stages are {list(STAGES)}")
     ctxs = plan(params, cells, methods, stages, device, project_root)
+    if split is not None:
+        check_split(params, ctxs, split)
     ann: Any = contextlib.nullcontext()
     if gpu_resource:
         import dask
@@ -139,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dask-workers", type=int, default=None)
     ap.add_argument("--dask-address", default=None)
     ap.add_argument("--gpu-resource", action="store_true", help="cells ask Dask for GPU=1")
+    ap.add_argument("--split", choices=SPLITS, default=None, help="the synthetic split scored")
     a = ap.parse_args(argv)
     try:
         res = run_benchmark(
@@ -151,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
             stages=a.stages,
             device=a.device,
             gpu_resource=a.gpu_resource,
+            split=a.split,
         )
     except (BadInputError, StageUnavailableError) as exc:
         fail(exc)

@@ -42,7 +42,7 @@ from artic3d_core.eval.clip_similarity import CLIPScorer, clip_similarity, maske
 from artic3d_core.eval.iou import part_iou, silhouette_iou
 from artic3d_core.eval.pck import pck_transfer
 from artic3d_core.eval.rows import clip_rows, iou_row, pck_rows
-from artic3d_core.metrics.schema import MetricRow, RunContext
+from artic3d_core.metrics.schema import NO_SPLIT, MetricRow, RunContext
 from artic3d_core.model.articulated import ArticulatedModel
 from artic3d_core.optim.outputs import instance_geometry, render_instance_views
 from artic3d_core.weights import WeightsInfo
@@ -178,6 +178,11 @@ def evaluate_class(
     if (sets == "occluded").any():
         groups["occluded"] = np.arange(B)  # E-LASSIE protocol: all images
     gt_az = _synthetic_azimuths(crops.index, cls) if dataset == "synthetic" else None
+    split, preset = NO_SPLIT, None
+    if dataset == "synthetic":
+        from artic3d_core.data.synthetic.ground_truth import benchmark_identity
+
+        split, preset = benchmark_identity(Path(crops.index[0]["path"]).parents[2])
     if crops.masks is not None:
         box_masks, masks_from = np.asarray(crops.masks), "the dataset's masks"
     else:
@@ -193,7 +198,7 @@ def evaluate_class(
             continue
         ctx = RunContext(
             dataset, set_name, cls, method, params_hash, str(device), backend,
-            _dedupe(weights), git_rev=git_rev,
+            _dedupe(weights), split, preset, params.seed, git_rev=git_rev,
         )  # fmt: skip
         kps = crops.keypoints[idx]
         skip = pck_skip_reason(kps)

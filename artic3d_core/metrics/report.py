@@ -4,6 +4,9 @@ The rows are grouped by provenance — commit, machine, command, weights profile
 and device — and each group becomes one table headed by those facts and the date of its latest
 row. Inside a group, each (dataset, set, class, method) is one row with the latest value of every
 metric. Groups are listed newest first. Values computed with random weights carry ``†``.
+Rows that record seeds are first summarised over seeds (mean ± std; the ``presets`` and ``seeds``
+tables of :mod:`artic3d_core.metrics.tables`); ``groups=False`` leaves out the per-provenance
+tables (a multi-seed sweep makes one group per command line).
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ import pandas as pd
 
 from artic3d_core.atomic import atomic_write_text
 from artic3d_core.metrics.schema import METRIC_UNITS
-from artic3d_core.metrics.tables import KEY, METHOD_NAMES, RANDOM_MARK
+from artic3d_core.metrics.tables import (
+    KEY,
+    METHOD_NAMES,
+    RANDOM_MARK,
+    build_tables,
+    to_markdown,
+)
 
 __all__ = ["PROVENANCE", "render_report", "write_report"]
 
@@ -64,9 +73,11 @@ def render_report(
     regenerate: str,
     title: str = "Results",
     note: str | None = None,
+    groups: bool = True,
 ) -> str:
     """The Markdown page: a generated-file header (``regenerate`` = the command that rebuilds
-    it, ``note`` = how the metrics were produced), then one headed table per provenance group."""
+    it, ``note`` = how the metrics were produced), the tables over seeds where rows record
+    several seeds, then (``groups``) one headed table per provenance group."""
     lines = [
         f"# {title}",
         "",
@@ -82,6 +93,12 @@ def render_report(
         lines += [note, ""]
     if df.empty:
         return "\n".join([*lines, "No metric rows found.", ""])
+    spread = [t for t in build_tables(df) if t.name in ("presets", "seeds")]
+    if any(len(set(g["seed"].dropna())) > 1 for _, g in df.groupby(KEY[:4], sort=False)):
+        for t in spread:
+            lines += [to_markdown(t).replace("### ", "## ", 1), ""]
+    if not groups:
+        return "\n".join(lines)
     df = df.copy()
     for col in PROVENANCE:
         df[col] = df[col].fillna(_UNKNOWN).astype(str)
@@ -119,11 +136,14 @@ def write_report(
     regenerate: str,
     title: str = "Results",
     note: str | None = None,
+    groups: bool = True,
 ) -> Path:
     """Render :func:`render_report` and write it to ``out`` atomically (temp file + rename)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(
-        out, render_report(df, regenerate=regenerate, title=title, note=note), fsync=True
+        out,
+        render_report(df, regenerate=regenerate, title=title, note=note, groups=groups),
+        fsync=True,
     )
     return out

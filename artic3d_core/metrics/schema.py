@@ -1,7 +1,9 @@
 """The metrics table: one row per (run, dataset, set, class, method, metric), long format.
 
 Every row says which run, code revision, parameters and weights made it, on which machine
-(``host``) and by which command line (``command``); ``weights_random`` is
+(``host``) and by which command line (``command``); which data split it scores (``split``:
+train / dev / test of the synthetic generator's seeds, ``none`` for datasets without splits),
+the synthetic ``preset`` (null elsewhere) and the project ``seed``; ``weights_random`` is
 True when any weights involved were random (profiles tiny / full-random), and
 ``feature_backend == "oracle"`` marks rows whose features read the ground truth.
 Values are stored in the units the paper reports (PCK and IoU in %, CLIP ×100).
@@ -29,6 +31,7 @@ from artic3d_core.weights import WeightsInfo
 __all__ = [
     "COLUMNS",
     "METRIC_UNITS",
+    "NO_SPLIT",
     "OPTIONAL_COLUMNS",
     "SCHEMA",
     "SCHEMA_VERSION",
@@ -42,8 +45,9 @@ __all__ = [
     "rows_to_table",
 ]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 SETS = ("clean", "occluded")
+NO_SPLIT = "none"
 
 SCHEMA = pa.schema(
     [
@@ -70,12 +74,15 @@ SCHEMA = pa.schema(
         pa.field("threshold", pa.float64(), nullable=True),
         pa.field("host", pa.string(), nullable=True),
         pa.field("command", pa.string(), nullable=True),
+        pa.field("split", pa.string(), nullable=True),
+        pa.field("preset", pa.string(), nullable=True),
+        pa.field("seed", pa.int64(), nullable=True),
     ],
     metadata={"artic3d.metrics.schema": SCHEMA_VERSION},
 )
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 # provenance columns a metrics file may lack; the reader fills them with nulls
-OPTIONAL_COLUMNS: tuple[str, ...] = ("host", "command")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("host", "command", "split", "preset", "seed")
 
 # metric name → unit (the names other areas should use)
 METRIC_UNITS: dict[str, str] = {
@@ -125,6 +132,9 @@ class MetricRow:
     threshold: float | None = None
     host: str | None = None
     command: str | None = None
+    split: str = NO_SPLIT
+    preset: str | None = None
+    seed: int | None = None
 
     def __post_init__(self) -> None:
         if self.set not in SETS:
@@ -225,6 +235,9 @@ class RunContext:
     device: str
     feature_backend: str
     weights: tuple[WeightsInfo, ...] = ()
+    split: str = NO_SPLIT
+    preset: str | None = None
+    seed: int | None = None
     run_id: str = field(default_factory=new_run_id)
     git_rev: str = field(default_factory=git_revision)
     host: str = field(default_factory=machine_description)
@@ -274,4 +287,7 @@ class RunContext:
             threshold=threshold,
             host=self.host,
             command=self.command,
+            split=self.split,
+            preset=self.preset,
+            seed=self.seed,
         )

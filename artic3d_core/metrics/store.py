@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from artic3d_core.atomic import atomic_write
 from artic3d_core.metrics.schema import (
     COLUMNS,
+    NO_SPLIT,
     OPTIONAL_COLUMNS,
     SCHEMA,
     MetricRow,
@@ -61,6 +63,10 @@ def _read_one(path: Path) -> pa.Table:
     for name in OPTIONAL_COLUMNS:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(len(table), SCHEMA.field(name).type))
+    split = table.column("split")
+    if split.null_count:  # rows written before splits existed scored the one unsplit set
+        i = table.column_names.index("split")
+        table = table.set_column(i, "split", pc.fill_null(split.cast(pa.string()), NO_SPLIT))
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
         raise MetricsFileError(f"{path}: not a metrics table, missing columns {missing}")

@@ -7,6 +7,10 @@
   where the metrics hold it;
 * Table 3 — CLIP s1/s2 on E-LASSIE;
 * synthetic — every metric of dataset ``synthetic`` (no paper numbers exist);
+* seeds — mean ± sample standard deviation over the project seeds (``seed`` column) of every
+  (dataset, preset, split, set, class, method) and headline metric, where the rows record seeds;
+* presets — the synthetic classes side by side per preset (e.g. ``full`` vs ``wide``): mask IoU,
+  PCK and the mirrored bounding-box baselines, 3D joint error, each mean ± std over seeds;
 * all_metrics — the latest value of every (dataset, set, class, method, metric).
 
 Each measured cell is the row with the latest timestamp for its (dataset, set, class, method,
@@ -25,9 +29,17 @@ import pandas as pd
 
 from artic3d_core.atomic import atomic_write_text
 from artic3d_core.metrics.paper import load_paper_numbers
-from artic3d_core.metrics.schema import METRIC_UNITS
+from artic3d_core.metrics.schema import METRIC_UNITS, NO_SPLIT
 
-__all__ = ["RenderedTable", "TableData", "build_tables", "latest_rows", "write_tables"]
+__all__ = [
+    "RenderedTable",
+    "TableData",
+    "build_tables",
+    "format_spread",
+    "latest_rows",
+    "seed_spreads",
+    "write_tables",
+]
 
 RANDOM_MARK = "†"
 ORACLE_MARK = "‡"
@@ -215,6 +227,109 @@ def _synthetic_table(latest: pd.DataFrame) -> TableData:
     return td
 
 
+SPREAD_KEY = ["dataset", "preset", "split", "set", "cls", "method", "metric"]
+SPREAD_METRICS = (
+    "mask_iou",
+    "pck",
+    "pck_bbox",
+    "pck_bbox_mirror",
+    "pck_bbox_mirror_gt",
+    "joint3d_err_rel",
+    "kp3d_err_rel",
+    "azim_err_deg",
+)
+PRESET_METRICS = {
+    "mask_iou": "mask IoU",
+    "pck": "PCK",
+    "pck_bbox_mirror": "box, mirrored",
+    "pck_bbox_mirror_gt": "box, mirrored by GT",
+    "joint3d_err_rel": "joint err",
+}
+SPREAD_NOTE = (
+    "Cells: mean ± sample standard deviation over the project seeds (seed = features.seed), "
+    "each seed's latest row; n = seeds. Mirrored box baselines: the method's PCK pairs and "
+    "threshold, x flipped where the method's (or the ground truth's) facings differ."
+)
+
+
+def seed_spreads(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, preset, split, set, cls, method, metric): ``mean``, ``std`` (ddof 1; NaN
+    for one seed), ``n`` seeds, ``unit`` and ``random`` (any random weights) over the latest row
+    of each seed. Rows without a seed are left out."""
+    cols = [*SPREAD_KEY, "mean", "std", "n", "unit", "random"]
+    if df.empty or "seed" not in df or df["seed"].isna().all():
+        return pd.DataFrame(columns=cols)
+    d = df[df["seed"].notna()].assign(
+        preset=lambda x: x["preset"].fillna("–"), split=lambda x: x["split"].fillna(NO_SPLIT)
+    )
+    per_seed = (
+        d.sort_values("timestamp", kind="stable").groupby([*SPREAD_KEY, "seed"], sort=True).tail(1)
+    )
+    g = per_seed.groupby(SPREAD_KEY, sort=True)
+    out = g["value"].agg(["mean", "count"]).rename(columns={"count": "n"})
+    out["std"] = g["value"].std(ddof=1)
+    out["unit"] = g["unit"].first()
+    out["random"] = g["weights_random"].any()
+    return out.reset_index()[cols]
+
+
+def format_spread(row: pd.Series | None, digits: int = 1) -> str:
+    """``mean ± std`` (``mean (1 seed)`` for one seed; ``–`` for none), ``†`` if random."""
+    if row is None:
+        return "–"
+    mark = RANDOM_MARK if bool(row["random"]) else ""
+    if int(row["n"]) < 2:
+        return f"{row['mean']:.{digits}f}{mark} (1 seed)"
+    return f"{row['mean']:.{digits}f} ± {row['std']:.{digits}f}{mark}"
+
+
+def _seeds_table(spreads: pd.DataFrame) -> TableData:
+    metrics = [m for m in SPREAD_METRICS if m in set(spreads["metric"])]
+    units = {m: spreads.loc[spreads["metric"] == m, "unit"].iloc[0] for m in metrics}
+    header = ["Dataset", "Preset", "Split", "Set", "Class", "Method", "n"]
+    header += [f"{m} ({units[m]})" for m in metrics]
+    td = TableData(
+        "seeds", "Mean ± std over seeds", header, notes=[SPREAD_NOTE, LEGEND], text_cols=6
+    )
+    look = {tuple(r[k] for k in SPREAD_KEY): r for _, r in spreads.iterrows()}
+    for key, rows in spreads.groupby(SPREAD_KEY[:-1], sort=True):
+        row = [str(k) for k in key[:5]] + [_method_display(str(key[5])), str(int(rows["n"].max()))]
+        row += [format_spread(look.get((*key, m))) for m in metrics]
+        td.rows.append(row)
+    return td
+
+
+def _presets_table(spreads: pd.DataFrame) -> TableData:
+    syn = spreads[spreads["dataset"] == "synthetic"]
+    presets = sorted(set(syn["preset"]))
+    header = ["Class", "Split", "Set", "Method"]
+    header += [f"{p}: {label}" for p in presets for label in PRESET_METRICS.values()]
+    td = TableData(
+        "presets",
+        "Synthetic presets side by side (mean ± std over seeds)",
+        header,
+        notes=[SPREAD_NOTE, "joint err: 3D joint error, % of the ground-truth extent.", LEGEND],
+        text_cols=4,
+    )
+    look = {tuple(r[k] for k in SPREAD_KEY): r for _, r in syn.iterrows()}
+    keys = (
+        syn[["cls", "split", "set", "method"]]
+        .drop_duplicates()
+        .sort_values(["split", "set", "method", "cls"], kind="stable")
+    )
+    for _, k in keys.iterrows():
+        row = [k["cls"], k["split"], k["set"], _method_display(k["method"])]
+        for p in presets:
+            row += [
+                format_spread(
+                    look.get(("synthetic", p, k["split"], k["set"], k["cls"], k["method"], m))
+                )
+                for m in PRESET_METRICS
+            ]
+        td.rows.append(row)
+    return td
+
+
 def _all_table(latest: pd.DataFrame) -> TableData:
     header = ["Dataset", "Set", "Class", "Method", "Metric", "Value", "Unit", "Images", "Pairs"]
     header += ["Weights", "Features", "Run", "Git"]
@@ -246,11 +361,16 @@ def build_tables(df: pd.DataFrame, paper: dict[str, Any] | None = None) -> list[
     """Tables 1–3, the synthetic table and the all-metrics table from the metrics rows."""
     paper = paper or load_paper_numbers()
     latest = latest_rows(df)
+    spreads = seed_spreads(df)
+    seeds = [_seeds_table(spreads)] if len(spreads) else []
+    presets = [_presets_table(spreads)] if (spreads["dataset"] == "synthetic").any() else []
     return [
         _pck_table("table1", paper["table1"], latest, ["clean", "occluded"], show_set=True),
         _pck_table("table2", paper["table2"], latest, ["clean"], show_set=False),
         _clip_table(paper["table3"], latest),
         _synthetic_table(latest),
+        *seeds,
+        *presets,
         _all_table(latest),
     ]
 

@@ -18,7 +18,7 @@ REQUIRED = [
     "run_id", "timestamp", "git_rev", "params_hash", "dataset", "set", "cls", "method",
     "metric", "value", "images", "pairs", "weights_profile", "weights_fingerprint",
     "weights_random", "feature_backend", "device", "seconds", "crop_scale", "threshold",
-    "host", "command",
+    "host", "command", "split", "preset", "seed",
 ]  # fmt: skip
 
 
@@ -31,7 +31,7 @@ def test_schema_columns_and_types(tmp_path: Path, sample_rows):
     assert schema.field("value").type == pa.float64()
     assert schema.field("weights_random").type == pa.bool_()
     assert schema.field("images").type == pa.int32()
-    assert schema.metadata[b"artic3d.metrics.schema"] == b"1"
+    assert schema.metadata[b"artic3d.metrics.schema"] == b"2"
     df = read_metrics(path)
     assert len(df) == len(sample_rows)
     first = df.iloc[0]
@@ -54,6 +54,20 @@ def test_files_without_provenance_columns_read_as_null(tmp_path: Path, sample_ro
     assert list(df.columns) == list(COLUMNS)
     assert df["host"].isna().all() and df["command"].isna().all()
     assert len(read_metrics(path, old)) == 2 * len(sample_rows)
+
+
+def test_rows_record_split_preset_and_seed(tmp_path: Path, ctx_factory, t0):
+    ctx = ctx_factory(dataset="synthetic", split="test", preset="wide", seed=2)
+    path = append_rows(tmp_path / "m.parquet", [ctx.row("pck", 50.0, timestamp=t0)])
+    r = read_metrics(path).iloc[0]
+    assert (r["split"], r["preset"], r["seed"]) == ("test", "wide", 2)
+    # a row of a dataset without splits, and a file written before splits existed
+    plain = ctx_factory().row("pck", 40.0, timestamp=t0)
+    assert plain.split == "none" and plain.preset is None and plain.seed is None
+    old = tmp_path / "old.parquet"
+    pq.write_table(pq.read_table(path).drop_columns(["split", "preset", "seed"]), old)
+    df = read_metrics(old)
+    assert df["split"].tolist() == ["none"] and df["seed"].isna().all()
 
 
 def test_append_accumulates_and_keeps_old_rows(tmp_path: Path, sample_rows):

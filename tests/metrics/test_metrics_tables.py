@@ -154,3 +154,57 @@ def test_bbox_baseline_rows_sit_under_the_methods_pck(sample_rows, ctx_factory, 
     assert {"pck_bbox", "pck_bbox_mirror"} <= {r[4] for r in tabs["all_metrics"].rows}
     md = {t.name: t for t in render_tables(_df([*sample_rows, *extra]))}["table1"].markdown
     assert "| ARTIC3D: PCK (bbox) | LASSIE |" in md
+
+
+def _spread_rows(ctx_factory, t0):
+    """PCK of one class over three seeds on two presets, plus a superseded row of seed 0."""
+    rows = []
+    for preset, values in (("full", (60.0, 70.0, 80.0)), ("wide", (40.0, 44.0, 48.0))):
+        for seed, v in enumerate(values):
+            ctx = ctx_factory(
+                dataset="synthetic", method="hi-lassie", split="test", preset=preset, seed=seed
+            )
+            rows.append(ctx.row("pck", v, timestamp=t0 + timedelta(hours=1)))
+            rows.append(ctx.row("pck_bbox_mirror_gt", 50.0 + seed, timestamp=t0))
+    old = ctx_factory(dataset="synthetic", method="hi-lassie", split="test", preset="full", seed=0)
+    rows.append(old.row("pck", 5.0, timestamp=t0))  # older than seed 0's 60.0: not counted
+    return rows
+
+
+def test_seed_spreads_mean_and_sample_std(ctx_factory, t0):
+    from artic3d_core.metrics.schema import rows_to_table
+    from artic3d_core.metrics.tables import format_spread, seed_spreads
+
+    sp = seed_spreads(rows_to_table(_spread_rows(ctx_factory, t0)).to_pandas())
+    full = sp[(sp["preset"] == "full") & (sp["metric"] == "pck")].iloc[0]
+    assert (full["mean"], full["std"], full["n"]) == (70.0, 10.0, 3)
+    wide = sp[(sp["preset"] == "wide") & (sp["metric"] == "pck")].iloc[0]
+    assert (wide["mean"], wide["std"]) == (44.0, 4.0)
+    assert format_spread(full) == "70.0 ± 10.0†"
+    one = full.copy()
+    one["n"] = 1
+    assert format_spread(one) == "70.0† (1 seed)" and format_spread(None) == "–"
+
+
+def test_presets_table_puts_full_and_wide_side_by_side(ctx_factory, t0):
+    t = _tables(_spread_rows(ctx_factory, t0))
+    pr = t["presets"]
+    row = pr.rows[0]
+    assert row[:4] == ["zebra", "test", "clean", "Hi-LASSIE"]
+    assert row[pr.header.index("full: PCK")] == "70.0 ± 10.0†"
+    assert row[pr.header.index("wide: PCK")] == "44.0 ± 4.0†"
+    assert row[pr.header.index("wide: box, mirrored by GT")] == "51.0 ± 1.0†"
+    assert row[pr.header.index("wide: mask IoU")] == "–"
+    seeds = t["seeds"]
+    assert [r[1] for r in seeds.rows] == ["full", "wide"] and seeds.rows[0][6] == "3"
+
+
+def test_report_summarises_seeds_before_the_groups(tmp_path, ctx_factory, t0):
+    from artic3d_core.metrics.report import render_report
+    from artic3d_core.metrics.schema import rows_to_table
+
+    df = rows_to_table(_spread_rows(ctx_factory, t0)).to_pandas()
+    text = render_report(df, regenerate="artic3d report", groups=False)
+    assert "## Synthetic presets side by side" in text and "70.0 ± 10.0†" in text
+    assert "**Commit**" not in text
+    assert "**Commit**" in render_report(df, regenerate="artic3d report")
