@@ -25,7 +25,9 @@ def run_data(ctx: StageContext) -> UnitResult:
     out = ctx.layout.data_dir(ctx.cell)
     size = ctx.params.crop_size()
     sets = list(ctx.params.pipeline.synthetic_sets)
-    key = ctx.key("data", SECTIONS, MODULES, per_method=False, size=size, sets=sets)
+    # an image folder's crops depend on whether DINO saliency places them
+    sal = stages.folder_saliency_used(ctx.params, ctx.cell.dataset)
+    key = ctx.key("data", SECTIONS, MODULES, per_method=False, size=size, sets=sets, saliency=sal)
     root = stages.dataset_root(ctx.params, ctx.cell.dataset, ctx.project_root)
 
     def body(tmp: Path) -> dict[str, Any]:

@@ -8,7 +8,9 @@ logged at INFO, one line per image):
    (:mod:`artic3d_core.data.boxes`); the crop is the square s·max(w, h) around it.
 2. ``alpha``: a transparent background (a cut-out PNG / WebP): the opaque pixels' box.
 3. ``saliency``: a saliency map of the whole photo from a function the caller supplies (the
-   DINO CLS attention with real weights): its largest salient component's box.
+   data stage passes DINO's CLS attention with real weights,
+   :func:`artic3d_core.pipeline.stages.folder_saliency`): its largest component above half
+   its range, when that is under 90 % of the photo.
 4. ``estimate``: the border-colour foreground estimate (:func:`estimate_foreground`), when it
    passes :func:`check_estimate`.
 5. ``whole``: otherwise the whole image, padded to a square (side max(W, H), crop scale 1).
@@ -199,7 +201,6 @@ class _Choice:
 
 
 def _choose_box(
-    name: str,
     image: np.ndarray,
     alpha: np.ndarray | None,
     user: tuple[float, float, float, float] | None,
@@ -293,7 +294,7 @@ def load_folder(
         obj, _ = _largest(raw)
         check = check_estimate(obj, raw)
         fg = _upsample(ndimage.binary_fill_holes(obj), h, w)
-        c = _choose_box(str(p), image, photo.alpha, user, saliency, fg, check, crop_scale)
+        c = _choose_box(image, photo.alpha, user, saliency, fg, check, crop_scale)
         log.info(
             "%s: crop (left %d, top %d, side %d) from %s%s",
             p.name, *c.box, c.source, f" ({c.note})" if c.note else "",

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from artic3d_core.data.config import DATASETS, DataConfig
-from artic3d_core.data.folder import load_folder
+from artic3d_core.data.folder import SaliencyFn, load_folder
 from artic3d_core.data.lassie import load_lassie
 from artic3d_core.data.pascal_part import load_pascal_part
 from artic3d_core.data.policy import Policy, Problems
@@ -26,6 +26,7 @@ def load_class(
     min_images: int = 2,
     zero_tail: bool = False,
     problems: Problems | None = None,
+    saliency: SaliencyFn | None = None,
 ) -> list[ImageRecord]:
     """Load the usable images of one class.
 
@@ -33,7 +34,8 @@ def load_class(
     sets), ``pascal_part``, ``folder`` or ``synthetic`` (LASSIE format + ground-truth masks).
     Raises DataError when fewer than ``min_images`` images are usable (the message lists why),
     and for a class name or an annotation id that is not a plain file name (whatever the policy:
-    it would name a file outside ``root``).
+    it would name a file outside ``root``). ``saliency``: whole-photo saliency that places the
+    image folder's crops (:func:`artic3d_core.data.folder.load_folder`); other datasets ignore it.
     """
     check_name(cls, "class")
     problems = problems or Problems(policy)
@@ -52,7 +54,7 @@ def load_class(
     elif dataset == "pascal_part":
         recs = load_pascal_part(root, cls, crop_scale, zero_tail=zero_tail, problems=problems)
     elif dataset == "folder":
-        recs = load_folder(root, cls, crop_scale, problems=problems)
+        recs = load_folder(root, cls, crop_scale, problems=problems, saliency=saliency)
     else:
         raise DataError(f"unknown dataset {dataset!r} (expected one of {', '.join(DATASETS)})")
     if len(recs) < min_images:

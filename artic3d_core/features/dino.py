@@ -142,3 +142,33 @@ def extract_dino_hr(
     keys = torch.cat([torch.cat([k[:, 0], k[:, 1]], -1), torch.cat([k[:, 2], k[:, 3]], -1)], -2)
     sal = torch.cat([torch.cat([s[:, 0], s[:, 1]], -1), torch.cat([s[:, 2], s[:, 3]], -1)], -2)
     return DinoOutput(keys, sal)
+
+
+def photo_saliency(
+    model: Any,
+    image: Any,
+    size: int,
+    heads: list[int],
+    device: torch.device | str = "cpu",
+) -> torch.Tensor:
+    """CLS-attention saliency of a whole photo (not a crop): (H, W, 3) float array or tensor in
+    [0, 1] → (h, w) CPU tensor in [0, 1], the photo resized to ``size`` on its longer side
+    (each side rounded to a multiple of the patch, aspect kept) and one grid cell per patch."""
+    patch = model.patch_embed.patch_size[0]
+    x = torch.as_tensor(image, dtype=torch.float32).permute(2, 0, 1)[None]
+    H, W = x.shape[-2:]
+    f = size / max(H, W)
+    h = max(patch, round(H * f / patch) * patch)
+    w = max(patch, round(W * f / patch) * patch)
+    x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+    return dino_forward(model, x.to(device), heads).saliency[0].cpu()
+
+
+def saliency_fn(model: Any, size: int, heads: list[int], device: torch.device | str = "cpu") -> Any:
+    """A function (H, W, 3) numpy image → (h, w) numpy saliency (:func:`photo_saliency`), the
+    form :func:`artic3d_core.data.folder.load_folder` takes to place crops."""
+
+    def fn(image: Any) -> Any:
+        return photo_saliency(model, image, size, heads, device).numpy()
+
+    return fn

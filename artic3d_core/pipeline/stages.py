@@ -40,6 +40,8 @@ __all__ = [
     "FETCH",
     "data_sets",
     "dataset_root",
+    "folder_saliency",
+    "folder_saliency_used",
     "run_animation",
     "run_data",
     "run_enhance_image",
@@ -53,6 +55,29 @@ __all__ = [
 
 
 # ---- data ----------------------------------------------------------------------------------
+def folder_saliency(params: Params, dataset: str, device: str = "cpu") -> Any:
+    """The whole-photo DINO saliency that places an image folder's crops: only for the folder
+    dataset with the ``dino`` backend and real weights (random weights' attention is noise);
+    None otherwise (docs/method.md §1.5a)."""
+    if not folder_saliency_used(params, dataset):
+        return None
+    from artic3d_core.features.dino import saliency_fn
+    from artic3d_core.weights import load_dino
+
+    model, _ = load_dino(params.weights, device)
+    f = params.features
+    return saliency_fn(model, f.lr_size, f.saliency_heads, device)
+
+
+def folder_saliency_used(params: Params, dataset: str) -> bool:
+    """Whether :func:`folder_saliency` places the crops (a part of the data stage's key)."""
+    return (
+        dataset == "folder"
+        and params.features.backend == "dino"
+        and params.weights.profile == "real"
+    )
+
+
 def run_data(params: Params, root: Path, dataset: str, cls: str, out_dir: Path) -> dict[str, Any]:
     """Load the class from ``root``, crop every image (``docs/method.md §1.4``), store the crops.
 
@@ -75,7 +100,7 @@ def run_data(params: Params, root: Path, dataset: str, cls: str, out_dir: Path) 
     try:
         recs = load_class(
             dataset, root, cls, data_sets(params, dataset), scale, d.policy, d.min_images,
-            d.pascal_zero_tail,
+            d.pascal_zero_tail, saliency=folder_saliency(params, dataset),
         )  # fmt: skip
     except (DataError, FileNotFoundError) as exc:
         raise BadInputError(f"{dataset}/{cls}: {exc}") from None

@@ -99,3 +99,61 @@ def test_full_random_vits8_one_512_image():
     out = extract_dino(model, torch.rand(1, 3, 512, 512), 512, [0, 2, 4, 5], 1, "cpu")
     assert out.keys.shape == (1, 384, 64, 64) and out.saliency.shape == (1, 64, 64)
     assert info.random
+
+
+def test_photo_saliency_is_the_attention_of_the_resized_photo(tiny_dino):
+    from artic3d_core.features.dino import photo_saliency
+
+    model, _ = tiny_dino
+    img = torch.rand(40, 60, 3, generator=torch.Generator().manual_seed(3))
+    sal = photo_saliency(model, img.numpy(), 32, [0, 2])
+    assert sal.shape == (3, 4)  # 40×60 → 24×32 px (multiples of 8, aspect kept) → 3×4 patches
+    x = torch.nn.functional.interpolate(
+        img.permute(2, 0, 1)[None], size=(24, 32), mode="bilinear", antialias=True
+    )
+    assert torch.allclose(sal, dino_forward(model, x, [0, 2]).saliency[0], atol=1e-6)
+
+
+def test_folder_crop_from_dino_saliency(tiny_dino, tmp_path):
+    """The saliency source places the crop on the largest salient component of the whole
+    photo's CLS attention (random weights: the plumbing, not the quality)."""
+    import numpy as np
+    from PIL import Image
+
+    from artic3d_core.data.crop import square_box
+    from artic3d_core.data.folder import load_folder
+    from artic3d_core.features.dino import photo_saliency, saliency_fn
+
+    model, _ = tiny_dino
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)  # noise: no confident estimate
+    Image.fromarray(img).save(tmp_path / "p.png")
+    (rec,) = load_folder(tmp_path, "x", saliency=saliency_fn(model, 64, [0]))
+    sal = photo_saliency(model, img.astype(np.float32) / 255, 64, [0]).numpy()  # (6, 8)
+    assert rec.meta["box_source"] == "saliency"
+    from scipy import ndimage
+
+    lab, n = ndimage.label(sal > 0.5)
+    big = lab == 1 + int(np.argmax(ndimage.sum(np.ones_like(sal), lab, range(1, n + 1))))
+    ys, xs = np.nonzero(big)
+    box = (
+        xs.min() * 8.0,
+        ys.min() * 8.0,
+        (xs.max() + 1 - xs.min()) * 8.0,
+        (ys.max() + 1 - ys.min()) * 8.0,
+    )
+    assert rec.crop_box == square_box(*box, 1.5)
+
+
+def test_saliency_crops_only_with_real_dino_weights():
+    from artic3d_core.config import Params
+    from artic3d_core.pipeline.stages import folder_saliency, folder_saliency_used
+
+    p = Params.model_validate({"features": {"backend": "dino"}, "weights": {"profile": "tiny"}})
+    assert folder_saliency(p, "folder") is None and not folder_saliency_used(p, "folder")
+    real = Params.model_validate({"features": {"backend": "dino"}, "weights": {"profile": "real"}})
+    assert folder_saliency_used(real, "folder") and not folder_saliency_used(real, "lassie")
+    off = Params.model_validate(
+        {"features": {"backend": "offline"}, "weights": {"profile": "real"}}
+    )
+    assert not folder_saliency_used(off, "folder")
