@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from artic3d_cli import bench_cmd, common, data_cmd, export_cmd, run_cmd, tables_cmd, weights_cmd
+from artic3d_cli import (
+    bench_cmd,
+    common,
+    data_cmd,
+    export_cmd,
+    prior_cmd,
+    run_cmd,
+    tables_cmd,
+    weights_cmd,
+)
 from artic3d_cli.report_cmd import report
 from artic3d_core.env import set_process_defaults
 
@@ -25,6 +34,7 @@ def main(debug: common.DebugOpt = False) -> None:
 
 app.add_typer(weights_cmd.app, name="weights")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(prior_cmd.app, name="prior")
 app.command("synth")(data_cmd.synth)
 app.command("tables")(tables_cmd.tables)
 app.command("report")(report)

@@ -35,6 +35,7 @@ from artic3d_core.guidance.config import GuidanceConfig
 from artic3d_core.losses.config import LossesConfig
 from artic3d_core.model.config import ModelConfig
 from artic3d_core.optim.config import OptimConfig
+from artic3d_core.prior.config import PriorConfig
 from artic3d_core.render.config import RenderConfig
 from artic3d_core.skeleton.config import SkeletonConfig
 from artic3d_core.strict import StrictModel
@@ -197,6 +198,7 @@ class Params(StrictModel):
     guidance: GuidanceConfig = Field(default_factory=GuidanceConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     animate: AnimateConfig = Field(default_factory=AnimateConfig)
+    prior: PriorConfig = Field(default_factory=PriorConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
 
     def crop_size(self) -> int:

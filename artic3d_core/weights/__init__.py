@@ -7,6 +7,9 @@ Three profiles build the same architectures:
   it on a connected machine (:class:`MissingWeightsError`).
 * ``tiny`` — small configs with seeded random weights, for CPU tests and the CPU demo.
 * ``full-random`` — the real sizes with seeded random weights, for GPU timing.
+* ``synthetic`` — the diffusion model trained on the synthetic animals (``artic3d prior train``,
+  committed under ``weights.synthetic_path``), loaded by the ``real`` code path and recorded as
+  the ``synthetic prior``; DINO and CLIP build as ``tiny``.
 
 Weights load through safetensors, or ``torch.load(weights_only=True)`` where only a pickle
 exists — never arbitrary pickles. Every loader returns a :class:`WeightsInfo` (profile, source,
@@ -25,6 +28,8 @@ from artic3d_core.weights.clip import load_clip
 from artic3d_core.weights.config import (
     DEFAULT_HUB_IDS,
     MODEL_NAMES,
+    SYNTHETIC_PRIOR_NAME,
+    SYNTHETIC_PRIOR_PATH,
     ModelName,
     ModelSource,
     Profile,
@@ -41,6 +46,7 @@ from artic3d_core.weights.resolve import (
     check_weights,
     fingerprint_files,
     resolve_real,
+    resolve_synthetic,
 )
 from artic3d_core.weights.sd import (
     SD_LATENT_SCALE,
@@ -48,7 +54,7 @@ from artic3d_core.weights.sd import (
     DiffusionComponents,
     load_stable_diffusion,
 )
-from artic3d_core.weights.tokenizer import HFTokenizer, OpenClipTokenizer
+from artic3d_core.weights.tokenizer import HFTokenizer, OpenClipTokenizer, write_clip_tokenizer
 
 __all__ = [
     "DEFAULT_HUB_IDS",
@@ -56,6 +62,8 @@ __all__ = [
     "MODEL_NAMES",
     "SD_LATENT_SCALE",
     "SD_SCHEDULER",
+    "SYNTHETIC_PRIOR_NAME",
+    "SYNTHETIC_PRIOR_PATH",
     "DiffusionComponents",
     "HFTokenizer",
     "MissingWeightsError",
@@ -74,4 +82,6 @@ __all__ = [
     "load_stable_diffusion",
     "load_state_dict_file",
     "resolve_real",
+    "resolve_synthetic",
+    "write_clip_tokenizer",
 ]

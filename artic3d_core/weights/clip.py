@@ -36,7 +36,7 @@ def load_clip(
     dtype = dtype or torch.float32
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.random_seed)
-        if cfg.profile == "tiny":
+        if cfg.random_profile() == "tiny":
             model = CLIP(**_CLIP_TINY)
         else:
             model = open_clip.create_model("ViT-B-32", pretrained=None)
@@ -49,8 +49,8 @@ def load_clip(
             raise ValueError(f"{path}: not an open_clip ViT-B-32 state dict: {exc}") from None
         info = WeightsInfo("clip", "real", str(path), fingerprint_files([path]), False)
     else:
-        arch = _CLIP_TINY if cfg.profile == "tiny" else {"name": "ViT-B-32"}
-        info = random_info("clip", cfg.profile, cfg.random_seed, arch)
+        arch = _CLIP_TINY if cfg.random_profile() == "tiny" else {"name": "ViT-B-32"}
+        info = random_info("clip", cfg.random_profile(), cfg.random_seed, arch)
     model = model.to(device=device, dtype=dtype)
     freeze(model)
     return model, open_clip.get_tokenizer("ViT-B-32"), info

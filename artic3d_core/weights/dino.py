@@ -27,7 +27,7 @@ def load_dino(
         from timm.models.vision_transformer import VisionTransformer, checkpoint_filter_fn
 
     dtype = dtype or torch.float32
-    arch = _DINO_TINY if cfg.profile == "tiny" else _DINO_FULL
+    arch = _DINO_TINY if cfg.random_profile() == "tiny" else _DINO_FULL
     kwargs = dict(img_size=224, num_classes=0, dynamic_img_size=True, qkv_bias=True, **arch)
     if cfg.profile == "real":
         path = res.files["weights"]
@@ -44,7 +44,7 @@ def load_dino(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.random_seed)
             model = VisionTransformer(**kwargs)
-        info = random_info("dino", cfg.profile, cfg.random_seed, arch)
+        info = random_info("dino", cfg.random_profile(), cfg.random_seed, arch)
     model = model.to(device=device, dtype=dtype)
     freeze(model)
     return model, info

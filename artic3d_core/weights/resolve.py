@@ -113,6 +113,34 @@ class ResolvedWeights:
     files: dict[str, Path]
 
 
+def _diffusers_files(root: Path) -> tuple[dict[str, Path], list[str]]:
+    """The SD files found in the diffusers folder ``root``, and the missing ones."""
+    files: dict[str, Path] = {}
+    miss = []
+    for key, alts in _SD_FILES.items():
+        hit = next((root / a for a in alts if (root / a).is_file()), None)
+        if hit is None:
+            miss.append(f"{root}/{alts[0]}")
+        else:
+            files[key] = hit
+    return files, miss
+
+
+def resolve_synthetic(cfg: WeightsConfig) -> ResolvedWeights:
+    """Locate the synthetic prior's diffusers folder (``weights.synthetic_path``; never the HF
+    cache). Missing files fail fast, saying how to retrain it."""
+    root = cfg.synthetic_folder()
+    files, miss = _diffusers_files(root)
+    if miss:
+        raise MissingWeightsError(
+            f"The synthetic prior (weights.synthetic_path = {root}) is missing or incomplete.\n"
+            f"  missing: {', '.join(miss)}\n"
+            "  retrain it with `artic3d prior train` (or `dvc repro prior`), or point "
+            "weights.synthetic_path at a trained copy."
+        )
+    return ResolvedWeights("sd", root, files)
+
+
 def resolve_real(model: ModelName, cfg: WeightsConfig) -> ResolvedWeights:
     """Locate real weights for ``model`` (local path, then HF cache). Fast, no network."""
     src: ModelSource = getattr(cfg, model)
@@ -130,14 +158,7 @@ def resolve_real(model: ModelName, cfg: WeightsConfig) -> ResolvedWeights:
     missing: list[str] = []
     for root in roots:
         if model == "sd":
-            files: dict[str, Path] = {}
-            miss = []
-            for key, alts in _SD_FILES.items():
-                hit = next((root / a for a in alts if (root / a).is_file()), None)
-                if hit is None:
-                    miss.append(f"{root}/{alts[0]}")
-                else:
-                    files[key] = hit
+            files, miss = _diffusers_files(root)
             if not miss:
                 return ResolvedWeights(model, root, files)
             missing += miss

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from artic3d_core.weights.config import WeightsConfig, WeightsInfo
+from artic3d_core.weights.config import SYNTHETIC_PRIOR_NAME, WeightsConfig, WeightsInfo
 from artic3d_core.weights.loading import IMPORT_LOCK, freeze, random_info
-from artic3d_core.weights.resolve import fingerprint_files, resolve_real
+from artic3d_core.weights.resolve import fingerprint_files, resolve_real, resolve_synthetic
 from artic3d_core.weights.tokenizer import HFTokenizer, OpenClipTokenizer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,7 +106,8 @@ SD_LATENT_SCALE = 0.18215
 
 @dataclass
 class DiffusionComponents:
-    """A frozen SD stack. ``tokenize(prompts) -> (B, 77) int64``; modules are in eval mode."""
+    """A frozen SD stack. ``tokenize(prompts) -> (B, 77) int64``; modules are in eval mode.
+    ``latent_scale``: the VAE config's ``scaling_factor`` (SD 2.1: 0.18215)."""
 
     unet: Any
     vae: Any
@@ -120,18 +121,26 @@ class DiffusionComponents:
 def load_stable_diffusion(
     cfg: WeightsConfig, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
 ) -> DiffusionComponents:
-    """Build the SD 2.1-base stack for ``cfg.profile`` on ``device`` (frozen, eval mode)."""
+    """Build the SD 2.1-base stack for ``cfg.profile`` on ``device`` (frozen, eval mode).
+
+    ``real`` and ``synthetic`` load a diffusers folder through the same code; they differ only
+    in where the folder is found (``weights.sd.path`` or the HF cache; ``weights.synthetic_path``)
+    and in the name the :class:`WeightsInfo` gives the model."""
     import torch
 
-    # missing real weights fail before the (slow) model-library imports
-    res = resolve_real("sd", cfg) if cfg.profile == "real" else None
+    # missing weights fail before the (slow) model-library imports
+    res = None
+    if cfg.profile == "real":
+        res = resolve_real("sd", cfg)
+    elif cfg.profile == "synthetic":
+        res = resolve_synthetic(cfg)
     with IMPORT_LOCK:
         from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
         from transformers import CLIPTextConfig, CLIPTextModel
 
     dtype = dtype or torch.float32
     scheduler = DDPMScheduler(**SD_SCHEDULER)
-    if cfg.profile == "real":
+    if res is not None:
         variant = "fp16" if res.files["unet weights"].name.endswith(".fp16.safetensors") else None
         kw = dict(local_files_only=True, use_safetensors=True, torch_dtype=dtype)
         unet = UNet2DConditionModel.from_pretrained(
@@ -143,7 +152,9 @@ def load_stable_diffusion(
         )
         tokenize = HFTokenizer(res.root / "tokenizer")
         fp = fingerprint_files([p for k, p in res.files.items() if k.endswith("weights")])
-        info = WeightsInfo("sd", "real", str(res.root), fp, False)
+        name = SYNTHETIC_PRIOR_NAME if cfg.profile == "synthetic" else "sd"
+        info = WeightsInfo(name, cfg.profile, str(res.root), fp, False)
+        latent_scale = float(getattr(vae.config, "scaling_factor", None) or SD_LATENT_SCALE)
     else:
         arch = _SD_TINY if cfg.profile == "tiny" else _SD_FULL
         with torch.random.fork_rng(devices=[]):
@@ -153,6 +164,7 @@ def load_stable_diffusion(
             text = CLIPTextModel(CLIPTextConfig(**arch["text"]))
         tokenize = OpenClipTokenizer()
         info = random_info("sd", cfg.profile, cfg.random_seed, arch)
+        latent_scale = SD_LATENT_SCALE
     unet, vae, text = (m.to(device=device, dtype=dtype) for m in (unet, vae, text))
     freeze(unet, vae, text)
-    return DiffusionComponents(unet, vae, text, tokenize, scheduler, info)
+    return DiffusionComponents(unet, vae, text, tokenize, scheduler, info, latent_scale)

@@ -46,3 +46,27 @@ class HFTokenizer:
             return_tensors="pt",
         )
         return out.input_ids
+
+
+def write_clip_tokenizer(folder: Path) -> Path:
+    """Write SD 2.x's tokenizer as transformers' CLIPTokenizer files (vocab.json, merges.txt,
+    tokenizer_config.json) from open_clip's shipped BPE vocabulary, offline. ``HFTokenizer`` on
+    the folder gives the ids of :class:`OpenClipTokenizer`."""
+    import json
+
+    from artic3d_core.atomic import atomic_write_text
+
+    tok = OpenClipTokenizer()._tok
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    # the HF files name the special tokens <|startoftext|> / <|endoftext|> (ids 49406 / 49407)
+    rename = {"<start_of_text>": "<|startoftext|>", "<end_of_text>": "<|endoftext|>"}
+    vocab = {rename.get(k, k): v for k, v in tok.encoder.items()}
+    atomic_write_text(folder / "vocab.json", json.dumps(vocab))
+    merges = sorted(tok.bpe_ranks, key=tok.bpe_ranks.get)
+    atomic_write_text(
+        folder / "merges.txt", "#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n"
+    )
+    config = {"model_max_length": 77, "pad_token": "!", "tokenizer_class": "CLIPTokenizer"}
+    atomic_write_text(folder / "tokenizer_config.json", json.dumps(config))
+    return folder

@@ -1,4 +1,3 @@
-import json
 import pickle
 import time
 
@@ -9,13 +8,13 @@ from typer.testing import CliRunner
 from artic3d_core.guidance.stable_diffusion import StableDiffusion
 from artic3d_core.weights import (
     MissingWeightsError,
-    OpenClipTokenizer,
     WeightsConfig,
     check_weights,
     load_clip,
     load_dino,
     load_stable_diffusion,
     load_state_dict_file,
+    write_clip_tokenizer,
 )
 
 
@@ -131,23 +130,6 @@ def test_pickles_load_with_weights_only(tmp_path):
         load_state_dict_file(bad)
 
 
-def _write_hf_tokenizer(folder):
-    """vocab.json + merges.txt for transformers' CLIPTokenizer from open_clip's BPE vocabulary."""
-    tok = OpenClipTokenizer()._tok
-    folder.mkdir(parents=True)
-    # the HF files name the special tokens <|startoftext|> / <|endoftext|> (ids 49406 / 49407)
-    rename = {"<start_of_text>": "<|startoftext|>", "<end_of_text>": "<|endoftext|>"}
-    vocab = {rename.get(k, k): v for k, v in tok.encoder.items()}
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    merges = sorted(tok.bpe_ranks, key=tok.bpe_ranks.get)
-    (folder / "merges.txt").write_text(
-        "#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n"
-    )
-    (folder / "tokenizer_config.json").write_text(
-        json.dumps({"model_max_length": 77, "pad_token": "!", "tokenizer_class": "CLIPTokenizer"})
-    )
-
-
 def test_real_sd_path_loads_diffusers_folder_and_tokenizers_agree(tmp_path):
     """The real-profile code path, exercised on a tiny random stack saved in diffusers format."""
     tiny = load_stable_diffusion(WeightsConfig(profile="tiny", random_seed=3))
@@ -155,7 +137,7 @@ def test_real_sd_path_loads_diffusers_folder_and_tokenizers_agree(tmp_path):
     tiny.unet.save_pretrained(root / "unet", safe_serialization=True)
     tiny.vae.save_pretrained(root / "vae", safe_serialization=True)
     tiny.text_encoder.save_pretrained(root / "text_encoder", safe_serialization=True)
-    _write_hf_tokenizer(root / "tokenizer")
+    write_clip_tokenizer(root / "tokenizer")
     cfg = WeightsConfig(profile="real", hf_cache=str(tmp_path / "hf"))
     cfg.sd.path = str(root)
     real = load_stable_diffusion(cfg)
@@ -195,3 +177,17 @@ def test_real_clip_from_local_file(tmp_path):
     model, _, info = load_clip(cfg)
     assert not info.random
     assert torch.equal(model.visual.conv1.weight, full.visual.conv1.weight)
+
+
+def test_synthetic_profile_builds_dino_and_clip_as_tiny_and_names_its_prior():
+    cfg = WeightsConfig(profile="synthetic", random_seed=2)
+    tiny = WeightsConfig(profile="tiny", random_seed=2)
+    assert load_dino(cfg)[1] == load_dino(tiny)[1]  # same WeightsInfo: profile tiny, RANDOM
+    assert load_clip(cfg)[2].fingerprint == load_clip(tiny)[2].fingerprint
+    assert (
+        cfg.synthetic_folder().name == "synthetic-animals" and cfg.synthetic_folder().is_absolute()
+    )
+    from artic3d_core.weights import WeightsInfo
+
+    info = WeightsInfo("synthetic prior", "synthetic", "x", "sha256:0", False)
+    assert info.label().startswith("synthetic prior:") and "RANDOM" not in info.label()
