@@ -111,6 +111,8 @@ def render_report(
         random = bool(g["weights_random"].any())
         any_random |= random
         weights = prov["weights_profile"] + (" (RANDOM weights)" if random else "")
+        if "synthetic" in prov["weights_profile"]:
+            weights += " (synthetic prior: trained on the synthetic animals, not Stable Diffusion)"
         lines += [
             f"## {when:%Y-%m-%d} · {prov['git_rev'][:12]} · {weights}",
             "",

@@ -16,7 +16,8 @@
 Each measured cell is the row with the latest timestamp for its (dataset, set, class, method,
 metric). The paper's number sits in the column next to ours. Marks on our cells:
 ``†`` random weights (tiny / full-random profiles: not comparable with the paper),
-``‡`` oracle features (read the ground truth).
+``‡`` oracle features (read the ground truth), ``§`` the synthetic prior (a diffusion model
+trained on the synthetic animals, weights profile ``synthetic``: not Stable Diffusion).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
 
 RANDOM_MARK = "†"
 ORACLE_MARK = "‡"
+SYNTHETIC_MARK = "§"
 KEY = ["dataset", "set", "cls", "method", "metric"]
 METHOD_NAMES = {
     "lassie": "LASSIE",
@@ -53,7 +55,8 @@ METHOD_NAMES = {
 SET_NAMES = {"clean": "LASSIE", "occluded": "E-LASSIE"}
 LEGEND = (
     f"{RANDOM_MARK} computed with RANDOM weights (not comparable with the paper); "
-    f"{ORACLE_MARK} oracle features (read the ground truth). Paper: 43.x = decimal lost, "
+    f"{ORACLE_MARK} oracle features (read the ground truth); {SYNTHETIC_MARK} synthetic prior "
+    "(diffusion model trained on the synthetic animals, not Stable Diffusion). Paper: 43.x = decimal lost, "
     "[..] = unverified recollection, ? / (likely) = uncertain placement (docs/method.md §12)."
 )
 
@@ -104,6 +107,7 @@ def latest_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 def _marks(row: pd.Series) -> str:
     m = RANDOM_MARK if bool(row["weights_random"]) else ""
+    m += SYNTHETIC_MARK if "synthetic" in str(row["weights_profile"]) else ""
     return m + (ORACLE_MARK if row["feature_backend"] == "oracle" else "")
 
 
@@ -402,6 +406,7 @@ _LATEX_ESCAPE = {
     "\\": r"\textbackslash{}",
     RANDOM_MARK: r"\textsuperscript{\dag}",
     ORACLE_MARK: r"\textsuperscript{\ddag}",
+    SYNTHETIC_MARK: r"\textsuperscript{\S}",
     "–": "--",
     "²": r"\textsuperscript{2}",
 }

@@ -12,7 +12,7 @@ class PriorDataConfig(StrictModel):
     """Clean renders of the synthetic animals, cropped like the pipeline's inputs."""
 
     classes: list[str] | None = None  # null = every synthetic template (six classes)
-    n_per_class: int = Field(200, ge=1)  # training images per class
+    n_per_class: int = Field(100, ge=1)  # training images per class
     n_heldout: int = Field(16, ge=0)  # held-out images per class (denoising-loss benchmark)
     render_size: int = Field(64, ge=16)  # rendered frame before the crop
     supersample: int = Field(2, ge=1)
@@ -29,7 +29,7 @@ class PriorVaeConfig(StrictModel):
     layers_per_block: int = 1
     norm_num_groups: int = 8
     latent_channels: int = 4
-    steps: int = Field(300, ge=1)
+    steps: int = Field(200, ge=1)
     batch_size: int = Field(8, ge=1)
     lr: float = Field(2e-3, gt=0)
     kl_weight: float = Field(1e-6, ge=0)  # SD's VAE: 1e-6 beside an L1 + perceptual term
@@ -46,7 +46,7 @@ class PriorUnetConfig(StrictModel):
     layers_per_block: int = 1
     attention_head_dim: int = 8
     norm_num_groups: int = 8
-    steps: int = Field(500, ge=1)
+    steps: int = Field(300, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: float = Field(1e-3, gt=0)
 
@@ -66,7 +66,7 @@ class PriorConfig(StrictModel):
     out_dir: str = "data/priors/synthetic-animals"  # the diffusers folder written
     seed: int = 0
     threads: int = Field(1, ge=1)  # torch CPU threads while training (fixed: bit-for-bit)
-    log_every: int = Field(100, ge=1)  # steps per recorded mean loss
+    log_every: int = Field(25, ge=1)  # steps per recorded mean loss
     data: PriorDataConfig = Field(default_factory=PriorDataConfig)
     vae: PriorVaeConfig = Field(default_factory=PriorVaeConfig)
     unet: PriorUnetConfig = Field(default_factory=PriorUnetConfig)
