@@ -68,10 +68,14 @@ def read_card(root: Path) -> dict[str, Any] | None:
 
 
 def up_to_date(root: Path, cfg: PriorConfig) -> dict[str, Any] | None:
-    """The card of ``root`` when it was trained from exactly ``cfg`` and every weights file
-    still has the hash the card lists; else None."""
+    """The card of ``root`` when it was trained from ``cfg`` (every key but ``out_dir``: a moved
+    folder is the same model) and every weights file still has the hash the card lists; else
+    None."""
     card = read_card(root)
-    if card is None or card.get("params") != cfg.model_dump(mode="json"):
+    if card is None:
+        return None
+    trained = {k: v for k, v in card.get("params", {}).items() if k != "out_dir"}
+    if trained != cfg.model_dump(mode="json", exclude={"out_dir"}):
         return None
     for rel, sha in card.get("files", {}).items():
         f = Path(root) / rel

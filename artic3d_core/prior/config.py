@@ -63,7 +63,7 @@ class PriorTextConfig(StrictModel):
 class PriorConfig(StrictModel):
     """The ``prior`` section of params.yaml."""
 
-    out_dir: str = "data/priors/synthetic-animals"  # the diffusers folder written
+    out_dir: str = "priors/synthetic-animals"  # the diffusers folder written
     seed: int = 0
     threads: int = Field(1, ge=1)  # torch CPU threads while training (fixed: bit-for-bit)
     log_every: int = Field(25, ge=1)  # steps per recorded mean loss

@@ -33,7 +33,7 @@ DEFAULT_HUB_IDS = {
 
 # The committed synthetic prior (``artic3d prior train``), and the project root that relative
 # ``synthetic_path`` values are taken from (the folder holding artic3d_core/).
-SYNTHETIC_PRIOR_PATH = "data/priors/synthetic-animals"
+SYNTHETIC_PRIOR_PATH = "priors/synthetic-animals"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SYNTHETIC_PRIOR_NAME = "synthetic prior"
 

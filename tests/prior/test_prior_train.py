@@ -132,3 +132,36 @@ def test_latent_scaling_gives_unit_variance():
     means = 3.0 * torch.randn(4000, 4, 2, 2, generator=g)
     stds = torch.full_like(means, 4.0)  # total variance 9 + 16 = 25
     assert latent_scaling(means, stds) == pytest.approx(0.2, rel=0.02)
+
+
+def test_a_folder_trained_from_the_same_params_is_kept_even_when_moved(micro, tmp_path):
+    import shutil
+
+    from artic3d_core.prior.card import up_to_date
+
+    cfg, out, card = micro
+    moved = tmp_path / "moved"
+    shutil.copytree(out, moved)
+    assert up_to_date(moved, cfg.model_copy(update={"out_dir": str(moved)})) == card
+    other = PriorConfig.model_validate({**MICRO, "unet": {**MICRO["unet"], "steps": 41}})
+    assert up_to_date(moved, other) is None  # a prior parameter changed: retrain
+    weights = moved / "vae" / "diffusion_pytorch_model.fp16.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    assert up_to_date(moved, cfg) is None  # the weights no longer match the card
+
+
+def test_prior_train_cli_keeps_an_up_to_date_folder(micro, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from artic3d_cli.main import app
+
+    _, out, card = micro
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"prior": MICRO}))
+    res = CliRunner().invoke(app, ["prior", "train", "--params", str(params), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"trained in {card['total_seconds']} s" in res.output
+    params.write_text(yaml.safe_dump({"prior": {**MICRO, "bogus": 1}}))
+    res = CliRunner().invoke(app, ["prior", "train", "--params", str(params)])
+    assert res.exit_code == 2 and "prior.bogus" in res.output
