@@ -174,7 +174,9 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--profile", default="full-random", choices=["tiny", "full-random", "real", "synthetic"])
+    p.add_argument(
+        "--profile", default="full-random", choices=["tiny", "full-random", "real", "synthetic"]
+    )
     p.add_argument("--device", default="auto")
     p.add_argument("--views", type=int, nargs="+", default=[2, 8, 32])
     p.add_argument(

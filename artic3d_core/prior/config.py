@@ -11,7 +11,7 @@ from artic3d_core.strict import StrictModel
 class PriorDataConfig(StrictModel):
     """Clean renders of the synthetic animals, cropped like the pipeline's inputs."""
 
-    classes: list[str] | None = None  # null = every synthetic template (six classes)
+    classes: list[str] | None = None  # null = the six classes of the side-view presets
     n_per_class: int = Field(100, ge=1)  # training images per class
     n_heldout: int = Field(16, ge=0)  # held-out images per class (denoising-loss benchmark)
     render_size: int = Field(64, ge=16)  # rendered frame before the crop

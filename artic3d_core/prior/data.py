@@ -16,7 +16,7 @@ import torch
 import torchvision.transforms.functional as TF
 
 from artic3d_core.data.crop import square_box, tight_box_from_keypoints
-from artic3d_core.data.synthetic.generator import _ClassModel, render_instance
+from artic3d_core.data.synthetic.generator import SIDE_CLASSES, _ClassModel, render_instance
 from artic3d_core.data.synthetic.templates import TEMPLATES
 from artic3d_core.prior.config import PriorDataConfig
 from artic3d_core.seeding import derive_seed
@@ -39,8 +39,9 @@ class PriorImages:
 
 
 def prior_classes(cfg: PriorDataConfig) -> list[str]:
-    """The configured classes (default: every synthetic template); an unknown one is an error."""
-    classes = list(cfg.classes) if cfg.classes else list(TEMPLATES)
+    """The configured classes (default: the six of the side-view benchmark presets); an
+    unknown one is an error."""
+    classes = list(cfg.classes) if cfg.classes else list(SIDE_CLASSES)
     unknown = [c for c in classes if c not in TEMPLATES]
     if unknown:
         raise ValueError(
