@@ -308,6 +308,14 @@ def _kangaroo() -> AnimalTemplate:
     return b.build(True, "kangaroo")
 
 
+def _bird_limbs(b: _Builder, wing: tuple, leg: tuple) -> None:
+    """Both sides' wings (front limbs on the chest) and legs (back limbs on the rump); ``wing`` /
+    ``leg`` = (girdle, knee, ankle, foot or None, thickness per segment) as :meth:`_Builder.leg`."""
+    for side in ("l", "r"):
+        b.leg(side, True, "chest", *wing, f"{side}f")
+        b.leg(side, False, "rump", *leg, f"{side}b")
+
+
 def _penguin() -> AnimalTemplate:
     b = _Builder("penguin")
     b.add("chest", 0, (0, 0.34, 0.02), 0.78, 1.3, 3, (3, 3, 6))
@@ -319,29 +327,11 @@ def _penguin() -> AnimalTemplate:
     b.kps["muzzle"] = KeypointDef(beak, "joint")
     t = b.add("tail1", "rump", (0, -0.58, -0.2), 0.25, 1.05, 4, (8, 8, 8))
     b.kps["tail"] = KeypointDef(t, "along", 0.0)
-    for side in ("l", "r"):
-        b.leg(
-            side,
-            True,
-            "chest",
-            (0.18, 0.32, 0.0),
-            (0.24, 0.1, -0.02),
-            (0.26, -0.14, -0.04),
-            None,
-            (0.3, 0.22, 0.18),
-            f"{side}f",
-        )
-        b.leg(
-            side,
-            False,
-            "rump",
-            (0.1, -0.45, 0.02),
-            (0.1, -0.6, 0.06),
-            (0.1, -0.66, 0.2),
-            None,
-            (0.3, 0.45, 0.3),
-            f"{side}b",
-        )
+    _bird_limbs(
+        b,
+        ((0.18, 0.32, 0.0), (0.24, 0.1, -0.02), (0.26, -0.14, -0.04), None, (0.3, 0.22, 0.18)),
+        ((0.1, -0.45, 0.02), (0.1, -0.6, 0.06), (0.1, -0.66, 0.2), None, (0.3, 0.45, 0.3)),
+    )
     return b.build(True, "penguin")
 
 
@@ -359,29 +349,12 @@ def _flamingo() -> AnimalTemplate:
     b.kps["muzzle"] = KeypointDef(beak, "joint")
     t = b.add("tail1", "rump", (0, 0.02, -0.45), 0.3, 1.05, 4, (8, 8, 8))
     b.kps["tail"] = KeypointDef(t, "along", 0.0)
-    for side in ("l", "r"):
-        b.leg(
-            side,
-            True,
-            "chest",
-            (0.17, 0.1, 0.14),
-            (0.2, 0.12, -0.06),
-            (0.18, 0.08, -0.3),
-            None,
-            (0.3, 0.33, 0.28),
-            f"{side}f",
-        )
-        b.leg(
-            side,
-            False,
-            "rump",
-            (0.07, -0.12, 0.0),
-            (0.07, -0.5, 0.03),
-            (0.07, -0.95, 0.0),
-            (0.07, -0.98, 0.1),
-            (0.3, 0.11, 0.09, 0.2),
-            f"{side}b",
-        )
+    _bird_limbs(
+        b,
+        ((0.17, 0.1, 0.14), (0.2, 0.12, -0.06), (0.18, 0.08, -0.3), None, (0.3, 0.33, 0.28)),
+        ((0.07, -0.12, 0.0), (0.07, -0.5, 0.03), (0.07, -0.95, 0.0), (0.07, -0.98, 0.1),
+         (0.3, 0.11, 0.09, 0.2)),
+    )  # fmt: skip
     return b.build(True, "flamingo")
 
 
