@@ -10,7 +10,8 @@
 * seeds — mean ± sample standard deviation over the project seeds (``seed`` column) of every
   (dataset, preset, split, set, class, method) and headline metric, where the rows record seeds;
 * presets — the synthetic classes side by side per preset (e.g. ``full`` vs ``wide``): mask IoU,
-  PCK and the mirrored bounding-box baselines, 3D joint error, each mean ± std over seeds;
+  PCK, the mirrored bounding-box baselines, 3D joint error and azimuth error where the rows hold
+  them, each mean ± std over seeds;
 * all_metrics — the latest value of every (dataset, set, class, method, metric).
 
 Each measured cell is the row with the latest timestamp for its (dataset, set, class, method,
@@ -313,8 +314,9 @@ def _seeds_table(spreads: pd.DataFrame) -> TableData:
 def _presets_table(spreads: pd.DataFrame) -> TableData:
     syn = spreads[spreads["dataset"] == "synthetic"]
     presets = sorted(set(syn["preset"]))
+    metrics = [m for m in PRESET_METRICS if m in set(syn["metric"])]
     header = ["Class", "Split", "Set", "Method"]
-    header += [f"{p}: {label}" for p in presets for label in PRESET_METRICS.values()]
+    header += [f"{p}: {PRESET_METRICS[m]}" for p in presets for m in metrics]
     td = TableData(
         "presets",
         "Synthetic presets side by side (mean ± std over seeds)",
@@ -335,7 +337,7 @@ def _presets_table(spreads: pd.DataFrame) -> TableData:
                 format_spread(
                     look.get(("synthetic", p, k["split"], k["set"], k["cls"], k["method"], m))
                 )
-                for m in PRESET_METRICS
+                for m in metrics
             ]
         td.rows.append(row)
     return td
