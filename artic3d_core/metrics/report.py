@@ -93,7 +93,8 @@ def render_report(
         lines += [note, ""]
     if df.empty:
         return "\n".join([*lines, "No metric rows found.", ""])
-    spread = [t for t in build_tables(df) if t.name in ("presets", "seeds")]
+    by_name = {t.name: t for t in build_tables(df)}
+    spread = [by_name[n] for n in ("presets", "seeds") if n in by_name]
     if any(len(set(g["seed"].dropna())) > 1 for _, g in df.groupby(KEY[:4], sort=False)):
         for t in spread:
             lines += [to_markdown(t).replace("### ", "## ", 1), ""]
