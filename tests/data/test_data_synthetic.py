@@ -274,3 +274,19 @@ def test_lattice_noise_interpolates_its_lattice():
     got = lattice_noise(np.random.default_rng(4), uv, size=8)
     np.testing.assert_allclose(got[:3], [grid[0, 0], grid[3, 5], grid[1, 1]])
     assert got[3] == pytest.approx((grid[0, 0] + grid[1, 0]) / 2)
+
+
+def test_cli_synth_wide_split(tmp_path):
+    from typer.testing import CliRunner
+
+    from artic3d_cli.main import app
+
+    out = tmp_path / "w"
+    args = ["synth", "--out", str(out), "--classes", "flamingo", "--preset", "wide"]
+    args += ["--split", "dev", "--set", "synth.n_clean=1", "--set", "synth.n_occluded=0"]
+    res = CliRunner().invoke(app, [*args, "--set", "synth.image_size=64"])
+    assert res.exit_code == 0, res.output
+    man = json.loads((out / "manifest.json").read_text())
+    assert (man["preset"], man["split"], man["counts"]["images"]) == ("wide", "dev", 1)
+    res = CliRunner().invoke(app, [*args[:-4], "--split", "holdout"])
+    assert res.exit_code == 2 and "holdout" in res.output
