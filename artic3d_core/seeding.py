@@ -31,3 +31,64 @@ def derive_seed(seed: int, *keys: object) -> int:
 
     blob = ":".join([str(seed), *map(str, keys)]).encode()
     return int.from_bytes(hashlib.sha256(blob).digest()[:4], "little")
+
+
+class GeneratorGroup:
+    """Per-item random streams for a batch made of equal chunks, chunk i drawing from
+    ``generators[i]``: K instances fitted together draw exactly the numbers each would draw
+    alone (batch-size independent results). Used where a guidance or renderer takes a
+    ``generator``: :func:`randn`, :func:`randint` and :func:`rand` dispatch on it."""
+
+    def __init__(self, generators: list[torch.Generator]):
+        if not generators:
+            raise ValueError("a GeneratorGroup needs at least one generator")
+        self.generators = list(generators)
+
+    def __len__(self) -> int:
+        return len(self.generators)
+
+    @property
+    def device(self) -> torch.device:
+        return self.generators[0].device
+
+    def chunk(self, batch: int) -> int:
+        """Items per generator in a batch of ``batch`` (an error unless it divides evenly)."""
+        if batch % len(self):
+            raise ValueError(f"a batch of {batch} does not split over {len(self)} generators")
+        return batch // len(self)
+
+
+Gen = torch.Generator | GeneratorGroup | None
+
+
+def _device_of(generator: Gen, default) -> torch.device:
+    return generator.device if generator is not None else torch.device(default)
+
+
+def randn(shape: tuple[int, ...], generator: Gen, device="cpu") -> torch.Tensor:
+    """Float32 N(0, I) of ``shape`` on ``device``; a group draws (shape[0] / K, …) per stream."""
+    if isinstance(generator, GeneratorGroup):
+        c = generator.chunk(shape[0])
+        return torch.cat([randn((c, *shape[1:]), g, device) for g in generator.generators])
+    dev = _device_of(generator, device)
+    return torch.randn(shape, generator=generator, device=dev).to(device)
+
+
+def rand(shape: tuple[int, ...], generator: Gen, device="cpu") -> torch.Tensor:
+    """Float32 U[0, 1) of ``shape`` on ``device``, as :func:`randn` draws."""
+    if isinstance(generator, GeneratorGroup):
+        c = generator.chunk(shape[0])
+        return torch.cat([rand((c, *shape[1:]), g, device) for g in generator.generators])
+    dev = _device_of(generator, device)
+    return torch.rand(shape, generator=generator, device=dev).to(device)
+
+
+def randint(low: int, high: int, generator: Gen, batch: int = 1) -> int | torch.Tensor:
+    """One integer in [low, high) from a generator; from a group, one per stream, repeated over
+    its chunk of ``batch`` items: a (batch,) CPU long tensor."""
+    if isinstance(generator, GeneratorGroup):
+        c = generator.chunk(batch)
+        vals = [randint(low, high, g) for g in generator.generators]
+        return torch.tensor(vals, dtype=torch.long).repeat_interleave(c)
+    dev = _device_of(generator, "cpu")
+    return int(torch.randint(low, high, (1,), generator=generator, device=dev))

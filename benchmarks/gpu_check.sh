@@ -21,6 +21,8 @@
 #   guide   benchmarks/guidance.py --profile full-random: DASS vs SDS ms/call and peak memory
 #   dino    DINO ViT-S/8 full-random fp16: HR+LR passes, then the whole extract_features
 #   run     artic3d run --dataset synthetic --cls zebra --method hi-lassie on cuda (demo schedule)
+#   throughput  (GPU_CHECK_THROUGHPUT=1) benchmarks/class_throughput.py: 45 images, paper
+#           schedule, artic3d, instances batched vs one after another
 #   tests   pytest over the test folders that need neither Prefect nor DVC (mostly CPU code)
 # Everything is tee'd to $OUT/gpu_check.log (/tmp/gpu_check_out/ when OUT is unset).
 set -u
@@ -182,13 +184,20 @@ for stages in p["optim"]["schedules"].values():
 yaml.safe_dump(p, open(sys.argv[1], "w"))
 EOF
     step run 240 "$PY" -m artic3d_cli.main run --dataset synthetic --cls zebra --method hi-lassie \
-        --no-outputs --max-images 2 -p "$WORK/params.yaml" -s device=cpu \
+        --no-outputs -p "$WORK/params.yaml" -s device=cpu -s pipeline.max_instances=2 \
         -s features.backend=oracle "${RUN_SETS[@]}"
+    [ "${GPU_CHECK_THROUGHPUT:-0}" = 1 ] && step throughput 240 "$PY" \
+        benchmarks/class_throughput.py --params "$WORK/params.yaml" --images 3 --image-size 64 \
+        -s features.backend=oracle --work "$WORK/throughput" --json "$OUT/throughput.json"
 else
     step run 120 "$PY" -m artic3d_cli.main run --dataset synthetic --cls zebra --method hi-lassie \
         --no-outputs -s device=cuda "${RUN_SETS[@]}"
-    # not run: -s optim.schedule=paper (1500 joint iterations at up to 512², per-instance
-    # stages to level 5) would take far more than this check's budget
+    # one class at the paper schedule, 45 images fitted together, and 3 of them one after
+    # another for the ratio (GPU_CHECK_THROUGHPUT=1; give it GPU_CHECK_DEADLINE=900)
+    [ "${GPU_CHECK_THROUGHPUT:-0}" = 1 ] && step throughput 540 "$PY" \
+        benchmarks/class_throughput.py --device cuda --profile full-random --schedule paper \
+        --images 45 --method artic3d --sequential 3 --work "$WORK/throughput" \
+        --json "$OUT/throughput.json"
 fi
 
 # --- b. tests (tests/orchestration needs Prefect/DVC; `slow` tests excluded as in make test) -----

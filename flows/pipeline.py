@@ -1,7 +1,7 @@
 """The per-cell pipeline, composed once and run either as Prefect tasks or as plain calls.
 
-data → [rough foreground → enhance (mapped per image)] → features → skeleton → joint →
-instances (mapped per instance) → eval: the stage order of
+data → [rough foreground → enhance (mapped per chunk of images enhanced together)] → features → skeleton → joint →
+instances (mapped per chunk of ``optim.instance_batch`` images fitted together) → eval: the stage order of
 :func:`artic3d_core.pipeline.reconstruct.reconstruct_class`, each stage a cached unit.
 ``ctx.stages`` limits what is computed; earlier units are then only reused (a DVC stage computes
 its own outputs and nothing else).
@@ -18,6 +18,7 @@ from prefect import unmapped
 from artic3d_core.pipeline.layout import STAGES
 from artic3d_core.pipeline.reconstruct import instance_count
 from artic3d_core.pipeline.stage_files import read_crop_index
+from artic3d_core.pipeline.stages import image_chunks
 from artic3d_core.run_lock import RunFolderLock
 from tasks import animate as t_anim
 from tasks import data as t_data
@@ -86,13 +87,14 @@ def _run_cell(ctx: StageContext, as_tasks: bool) -> CellResult:
     if t_pre.method_spec(ctx).enhance_inputs:
         fg = call(t_pre.rough_fg_task, t_pre.run_rough_fg, ctx, data)
         n = len(read_crop_index(data.path))
+        chunks = image_chunks(n, ctx.params.guidance.enhance.batch_size)
         if as_tasks:
-            futs = t_pre.enhance_image_task.map(
-                unmapped(ctx), unmapped(data), unmapped(fg), range(n)
+            futs = t_pre.enhance_images_task.map(
+                unmapped(ctx), unmapped(data), unmapped(fg), chunks
             )
-            enhanced = list(futs.result())
+            enhanced = [u for units in futs.result() for u in units]
         else:
-            enhanced = [t_pre.run_enhance_image(ctx, data, fg, i) for i in range(n)]
+            enhanced = [u for c in chunks for u in t_pre.run_enhance_images(ctx, data, fg, c)]
         out.units += [fg, *enhanced]
     feats = call(t_pre.features_task, t_pre.run_features, ctx, data, enhanced)
     out.units.append(feats)
@@ -105,10 +107,12 @@ def _run_cell(ctx: StageContext, as_tasks: bool) -> CellResult:
     joint = call(t_opt.joint_task, t_opt.run_joint, ctx, data, feats, skel, enhanced)
     out.units.append(joint)
     n = instance_count(ctx.params, len(read_crop_index(data.path)))
+    chunks = image_chunks(n, ctx.params.optim.instance_batch)
     if as_tasks:
-        insts = list(t_opt.instance_task.map(unmapped(ctx), unmapped(joint), range(n)).result())
+        futs = t_opt.instances_task.map(unmapped(ctx), unmapped(joint), chunks)
+        insts = [u for units in futs.result() for u in units]
     else:
-        insts = [t_opt.run_instance(ctx, joint, i) for i in range(n)]
+        insts = [u for c in chunks for u in t_opt.run_instances(ctx, joint, c)]
     out.units += insts
     if order(last) < order("animate"):
         return out

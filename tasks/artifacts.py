@@ -150,6 +150,7 @@ def build_unit(
     body: Callable[[Path], dict[str, Any] | None],
     force: bool = False,
     readonly: bool = False,
+    shared_seconds: float = 0.0,
 ) -> UnitResult:
     """Produce the unit folder ``out_dir`` unless a valid one with ``key`` exists.
 
@@ -157,6 +158,8 @@ def build_unit(
     metadata; it may return ``{"weights": [WeightsInfo, ...]}`` to record the weights it used.
     ``readonly``: only reuse — a missing or stale unit is an error (an upstream stage that the
     current invocation is not allowed to run, e.g. under a DVC stage that does not own it).
+    ``shared_seconds``: this unit's share of work done for several units at once before
+    ``body`` (images fitted together), added to the seconds its manifest records.
     """
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
@@ -177,7 +180,7 @@ def build_unit(
         meta = dict(body(tmp) or {})
         weights = meta.pop("weights", None) or []
         prov = provenance.with_weights(list(weights))
-        seconds = round(time.perf_counter() - t0, 3)
+        seconds = round(shared_seconds + time.perf_counter() - t0, 3)
         manifest = {
             "stage": stage,
             "key": key,
@@ -195,3 +198,37 @@ def build_unit(
     meta, seconds = atomic_write_dir(out_dir, fill)
     log.info("%s: wrote %s in %.1f s", stage, out_dir, seconds)
     return UnitResult(stage, str(out_dir), key, False, seconds, meta)
+
+
+def build_units_together(
+    stage: str,
+    outs: list[Path],
+    keys: list[str],
+    provenance: Provenance,
+    compute: Callable[[list[int]], tuple[Any, float]],
+    write: Callable[[Any, int, Path], dict[str, Any] | None],
+    force: bool = False,
+    readonly: bool = False,
+) -> list[UnitResult]:
+    """Units made by one computation for several items (images enhanced or fitted together).
+
+    The items whose unit folder ``outs[j]`` is not up to date with ``keys[j]`` are computed in
+    one call ``compute(todo)`` → (result, seconds); then each is written as its own unit by
+    ``write(result, row, tmp_dir)`` (``row``: its position in ``todo``), its manifest counting
+    its share of the seconds. Up-to-date units are reused as :func:`build_unit` reuses them."""
+    todo = [j for j, (o, k) in enumerate(zip(outs, keys, strict=True))
+            if force or valid_manifest(o, k) is None]  # fmt: skip
+    result, share = None, 0.0
+    if todo and not readonly:
+        result, seconds = compute(todo)
+        share = seconds / len(todo)
+    units = []
+    for j, (out, key) in enumerate(zip(outs, keys, strict=True)):
+        row = todo.index(j) if result is not None and j in todo else None
+
+        def body(tmp: Path, row: int | None = row) -> dict[str, Any] | None:
+            return write(result, row, tmp)
+
+        forced = force and row is not None
+        units.append(build_unit(stage, out, key, provenance, body, forced, result is None, share))
+    return units

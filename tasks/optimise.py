@@ -1,7 +1,9 @@
-"""Stages ``joint`` and ``instance`` (mapped per instance): the shape/pose/texture optimisation.
+"""Stages ``joint`` and ``instance`` (mapped per chunk of images fitted together): the
+shape/pose/texture optimisation.
 
 ``runs/<cell>/<method>/joint/`` is the shared (class-level) result; ``instances/<i>/`` one unit
-per image. Both wrap :mod:`artic3d_core.pipeline.stages` (``run_joint`` / ``run_instance``).
+per image. Both wrap :mod:`artic3d_core.pipeline.stages` (``run_joint`` /
+``fit_instances_of`` + ``write_instance``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from prefect import task
 
 from artic3d_core.pipeline import stages
-from tasks.artifacts import UnitResult, build_unit
+from tasks.artifacts import UnitResult, build_unit, build_units_together
 from tasks.context import PIPELINE_MODULES, StageContext
 from tasks.options import TASK_OPTIONS
 
@@ -64,28 +66,35 @@ def run_joint(
     return res
 
 
-def run_instance(ctx: StageContext, joint: UnitResult, index: int) -> UnitResult:
-    out = ctx.layout.instance_dir(ctx.cell, ctx.method or "", index)
-    key = ctx.key("instance", SECTIONS, MODULES, joint=joint.key, index=index)
-    ckpt = out.with_name(f".{out.name}.ckpt-{key[:16]}")  # as the joint unit's
+def run_instances(ctx: StageContext, joint: UnitResult, indices: list[int]) -> list[UnitResult]:
+    """The instance units of images ``indices``: those not up to date are fitted together (one
+    batched optimisation, :func:`stages.fit_instances_of`), then each is written as its own
+    unit (:func:`build_units_together`)."""
+    outs = [ctx.layout.instance_dir(ctx.cell, ctx.method or "", i) for i in indices]
+    keys = [ctx.key("instance", SECTIONS, MODULES, joint=joint.key, index=i) for i in indices]
 
-    def body(tmp: Path) -> dict[str, Any]:
-        return stages.run_instance(
-            ctx.params, Path(joint.path), index, tmp, ctx.method or "", ctx.device,
-            ctx.seed_for("instance", index), True, ckpt,
+    spent: list[Path] = []
+
+    def compute(todo: list[int]) -> tuple[Any, float]:
+        # per-stage checkpoints outside the units' temp folders: a killed run resumes mid-phase
+        first = outs[todo[0]]
+        spent.append(first.with_name(f".{first.name}.ckpt-{keys[todo[0]][:16]}-{len(todo)}"))
+        fitted = stages.fit_instances_of(
+            ctx.params, Path(joint.path), [indices[j] for j in todo], ctx.method or "",
+            ctx.device, [ctx.seed_for("instance", indices[j]) for j in todo], spent[-1],
         )  # fmt: skip
+        return fitted, fitted.seconds
 
-    res = build_unit(
-        "instance",
-        out,
-        key,
-        ctx.provenance(SECTIONS, MODULES),
-        body,
-        ctx.forced,
-        not ctx.runs("optimise"),
-    )
-    shutil.rmtree(ckpt, ignore_errors=True)
-    return res
+    def write(fitted: Any, row: int, tmp: Path) -> dict[str, Any]:
+        return stages.write_instance(ctx.params, fitted, row, tmp, True)
+
+    units = build_units_together(
+        "instance", outs, keys, ctx.provenance(SECTIONS, MODULES), compute, write,
+        ctx.forced, not ctx.runs("optimise"),
+    )  # fmt: skip
+    for ckpt in spent:  # the units are complete: their checkpoints are spent
+        shutil.rmtree(ckpt, ignore_errors=True)
+    return units
 
 
 @task(name="joint-optimisation", **TASK_OPTIONS)
@@ -100,5 +109,5 @@ def joint_task(
 
 
 @task(name="instance-optimisation", **TASK_OPTIONS)
-def instance_task(ctx: StageContext, joint: UnitResult, index: int) -> UnitResult:
-    return run_instance(ctx, joint, index)
+def instances_task(ctx: StageContext, joint: UnitResult, indices: list[int]) -> list[UnitResult]:
+    return run_instances(ctx, joint, indices)

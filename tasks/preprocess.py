@@ -1,4 +1,5 @@
-"""Stage ``preprocess``: input enhancement (mapped per image), features and clustering.
+"""Stage ``preprocess``: input enhancement (mapped per chunk of ``guidance.enhance.batch_size``
+images enhanced together), features and clustering.
 
 ``runs/<cell>/<method>/preprocess/``: ``rough_fg/`` (only when the method enhances its inputs),
 ``enhanced/<image_id>/`` (one unit per image), ``features/``. Files:
@@ -7,6 +8,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from prefect import task
 from artic3d_core.pipeline import stages
 from artic3d_core.pipeline.methods import MethodSpec, get_method
 from artic3d_core.pipeline.stage_files import read_crop_index
-from tasks.artifacts import UnitResult, build_unit
+from tasks.artifacts import UnitResult, build_unit, build_units_together
 from tasks.context import PIPELINE_MODULES, StageContext
 from tasks.options import TASK_OPTIONS
 
@@ -52,30 +54,33 @@ def run_rough_fg(ctx: StageContext, data: UnitResult) -> UnitResult:
     )
 
 
-def run_enhance_image(
-    ctx: StageContext, data: UnitResult, fg: UnitResult, index: int
-) -> UnitResult:
-    """Enhance crop ``index`` with one DASS call (seeded per image)."""
-    image_id = str(read_crop_index(data.path)[index]["image_id"])
-    out = ctx.layout.enhanced_dir(ctx.cell, ctx.method or "", image_id)
-    key = ctx.key(
-        "enhance", ENHANCE_SECTIONS, ENHANCE_MODULES, data=data.key, fg=fg.key, image=image_id
-    )
+def run_enhance_images(
+    ctx: StageContext, data: UnitResult, fg: UnitResult, indices: list[int]
+) -> list[UnitResult]:
+    """Enhance crops ``indices`` together, each image seeded by its own stream, one unit per
+    image (:func:`build_units_together`)."""
+    ids = [str(read_crop_index(data.path)[i]["image_id"]) for i in indices]
+    outs = [ctx.layout.enhanced_dir(ctx.cell, ctx.method or "", i) for i in ids]
+    keys = [
+        ctx.key("enhance", ENHANCE_SECTIONS, ENHANCE_MODULES, data=data.key, fg=fg.key, image=i)
+        for i in ids
+    ]
 
-    def body(tmp: Path) -> dict[str, Any]:
-        return stages.run_enhance_image(
-            ctx.params, Path(data.path), Path(fg.path), index, tmp, ctx.device,
-            ctx.seed_for("enhance", image_id), ctx.cell.cls,
+    def compute(todo: list[int]) -> tuple[Any, float]:
+        t0 = time.perf_counter()
+        res = stages.enhance_images_of(
+            ctx.params, Path(data.path), Path(fg.path), [indices[j] for j in todo], ctx.device,
+            [ctx.seed_for("enhance", ids[j]) for j in todo], ctx.cell.cls,
         )  # fmt: skip
+        return (res, [ids[j] for j in todo]), time.perf_counter() - t0
 
-    return build_unit(
-        "enhance",
-        out,
-        key,
-        ctx.provenance(ENHANCE_SECTIONS, ENHANCE_MODULES),
-        body,
-        ctx.forced,
-        not ctx.runs("preprocess"),
+    def write(result: Any, row: int, tmp: Path) -> dict[str, Any]:
+        res, todo_ids = result
+        return stages.write_enhanced_image(res, row, todo_ids[row], tmp)
+
+    prov = ctx.provenance(ENHANCE_SECTIONS, ENHANCE_MODULES)
+    return build_units_together(
+        "enhance", outs, keys, prov, compute, write, ctx.forced, not ctx.runs("preprocess")
     )
 
 
@@ -109,11 +114,11 @@ def rough_fg_task(ctx: StageContext, data: UnitResult) -> UnitResult:
     return run_rough_fg(ctx, data)
 
 
-@task(name="enhance-image", **TASK_OPTIONS)
-def enhance_image_task(
-    ctx: StageContext, data: UnitResult, fg: UnitResult, index: int
-) -> UnitResult:
-    return run_enhance_image(ctx, data, fg, index)
+@task(name="enhance-images", **TASK_OPTIONS)
+def enhance_images_task(
+    ctx: StageContext, data: UnitResult, fg: UnitResult, indices: list[int]
+) -> list[UnitResult]:
+    return run_enhance_images(ctx, data, fg, indices)
 
 
 @task(name="features", **TASK_OPTIONS)

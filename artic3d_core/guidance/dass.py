@@ -23,6 +23,7 @@ from artic3d_core.guidance.interface import (
     resize_for_prior,
 )
 from artic3d_core.guidance.stable_diffusion import StableDiffusion
+from artic3d_core.seeding import Gen
 from artic3d_core.weights import WeightsInfo
 
 
@@ -31,17 +32,18 @@ def latent_step(
     z: torch.Tensor,
     prompt: str,
     *,
-    t: int,
+    t: int | torch.Tensor,
     g: float,
-    generator: torch.Generator | None = None,
+    generator: Gen = None,
     clip: float = 1.0,
 ) -> torch.Tensor:
-    """One clipped score step Δ = clip((1 − ᾱ_t)(ε̂(z_t) − ε), ±clip) for latents (B, 4, h, w)."""
+    """One clipped score step Δ = clip((1 − ᾱ_t)(ε̂(z_t) − ε), ±clip) for latents (B, 4, h, w)
+    (``t``: one timestep, or a (B,) tensor of them)."""
     with torch.no_grad():
         eps = sd.randn(tuple(z.shape), generator)
         z_t = sd.add_noise(z, eps, t)
         eps_hat = sd.predict_noise(z_t, t, prompt, g)
-        w = 1.0 - sd.alphas_cumprod[t]
+        w = 1.0 - sd.alpha_bar(t, z)
         delta = torch.nan_to_num(w * (eps_hat - eps), nan=0.0, posinf=clip, neginf=-clip)
         return delta.clamp(-clip, clip)
 
@@ -54,7 +56,7 @@ def dass_latent_grad(
     t: int,
     n: int,
     g: float,
-    generator: torch.Generator | None = None,
+    generator: Gen = None,
     step_scale: float = 0.5,
     clip: float = 1.0,
 ) -> torch.Tensor:
@@ -79,7 +81,7 @@ def update_latents(
     z: torch.Tensor,
     prompt: str,
     settings: LatentStepSettings,
-    generator: torch.Generator | None = None,
+    generator: Gen = None,
 ) -> torch.Tensor:
     """T-DASS latent targets ẑ = z − ∇z (docs/method.md §8.3 row 3): (B, 4, h, w), no decode,
     no gradient.
@@ -107,7 +109,7 @@ def dass_target(
     t: int,
     n: int,
     g: float,
-    generator: torch.Generator | None = None,
+    generator: Gen = None,
     *,
     step_scale: float = 0.5,
     clip: float = 1.0,
@@ -127,7 +129,7 @@ def _target_and_grad(
     t: int,
     n: int,
     g: float,
-    generator: torch.Generator | None,
+    generator: Gen,
     step_scale: float,
     clip: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,9 +162,7 @@ class DassGuidance:
     def info(self) -> WeightsInfo:
         return self.sd.info
 
-    def compute(
-        self, images: torch.Tensor, prompt: str, generator: torch.Generator | None = None
-    ) -> GuidanceOutput:
+    def compute(self, images: torch.Tensor, prompt: str, generator: Gen = None) -> GuidanceOutput:
         """Surrogate (λ/2)·‖x − x′‖² (sum) on the images resized to ``image_size``."""
         check_images(images)
         s = self.settings
@@ -171,18 +171,17 @@ class DassGuidance:
             self.sd, x, prompt, s.t, s.n, s.g, generator, s.step_scale, s.clip
         )
         target = target.to(x.device)
-        loss = 0.5 * s.weight * (x.float() - target).square().sum()
+        per_image = 0.5 * s.weight * (x.float() - target).square().flatten(1).sum(1)
         return GuidanceOutput(
             "dass",
-            loss,
+            per_image.sum(),
             target=target,
             latent_grad=grad,
             t=s.t,
+            per_image=per_image,
             weights=self.sd.info,
             settings={**s.model_dump(), "prompt": prompt, "image_size": self.image_size},
         )
 
-    def loss(
-        self, images: torch.Tensor, prompt: str, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def loss(self, images: torch.Tensor, prompt: str, generator: Gen = None) -> torch.Tensor:
         return self.compute(images, prompt, generator).loss

@@ -17,6 +17,7 @@ from artic3d_core.guidance.config import EnhanceSettings, GuidanceConfig
 from artic3d_core.guidance.dass import dass_target
 from artic3d_core.guidance.interface import check_images, format_prompt, resize_for_prior
 from artic3d_core.guidance.stable_diffusion import StableDiffusion
+from artic3d_core.seeding import Gen, GeneratorGroup, randn
 from artic3d_core.weights import WeightsInfo
 
 
@@ -44,9 +45,10 @@ class EnhanceResult:
 
 
 def add_background_noise(
-    images: torch.Tensor, fg: torch.Tensor, sigma: float, generator: torch.Generator | None
+    images: torch.Tensor, fg: torch.Tensor, sigma: float, generator: Gen
 ) -> torch.Tensor:
-    """I + σ·ε·(1 − M_fg), clamped to [0, 1]; ``fg`` (B, H, W) bool (resized nearest if needed)."""
+    """I + σ·ε·(1 − M_fg), clamped to [0, 1]; ``fg`` (B, H, W) bool (resized nearest if needed).
+    A generator group draws each image's ε from its own stream."""
     check_images(images)
     if fg.ndim != 3 or fg.shape[0] != images.shape[0]:
         raise ValueError(
@@ -55,8 +57,7 @@ def add_background_noise(
     m = fg.to(images.device, torch.float32)[:, None]
     if m.shape[-2:] != images.shape[-2:]:
         m = F.interpolate(m, size=images.shape[-2:], mode="nearest")
-    gen_device = generator.device if generator is not None else images.device
-    eps = torch.randn(images.shape, generator=generator, device=gen_device).to(images.device)
+    eps = randn(tuple(images.shape), generator, images.device)
     return (images + sigma * eps * (1.0 - m)).clamp(0.0, 1.0)
 
 
@@ -65,7 +66,7 @@ def enhance(
     fg: torch.Tensor,
     sd: StableDiffusion,
     cfg: GuidanceConfig | EnhanceSettings,
-    generator: torch.Generator | None = None,
+    generator: Gen = None,
     *,
     cls: str | None = None,
     prompt: str | None = None,
@@ -76,6 +77,8 @@ def enhance(
     The prompt is ``prompt`` or ``cfg.prompt`` filled with ``cls``. ``image_size`` (default:
     ``cfg.image_size`` of a GuidanceConfig, else 512) is the DASS resolution. Batches of
     ``batch_size`` images per DASS call; the result has the input's size, on the input's device.
+    ``generator``: one stream for the set, or a :class:`~artic3d_core.seeding.GeneratorGroup`
+    of one stream per image (each image then gets what enhancing it alone gives).
     """
     if isinstance(cfg, GuidanceConfig):
         size = image_size if image_size is not None else cfg.image_size
@@ -88,12 +91,18 @@ def enhance(
             raise ValueError("enhance: give the class name (cls=...) or an explicit prompt")
         prompt = format_prompt(s.prompt, cls)
     check_images(images)
+    per_image = isinstance(generator, GeneratorGroup)
+    if per_image and len(generator) != images.shape[0]:
+        raise ValueError(f"{len(generator)} generators for {images.shape[0]} images")
     noisy = add_background_noise(images.detach().float(), fg, s.bg_noise, generator)
     out = []
     for start in range(0, noisy.shape[0], s.batch_size):
         x = resize_for_prior(noisy[start : start + s.batch_size], size)
+        gen = generator
+        if per_image:
+            gen = GeneratorGroup(generator.generators[start : start + s.batch_size])
         target = dass_target(
-            sd, x, prompt, s.t, s.n, s.g, generator, step_scale=s.step_scale, clip=s.clip
+            sd, x, prompt, s.t, s.n, s.g, gen, step_scale=s.step_scale, clip=s.clip
         ).to(x.device)
         x = (x - s.lr * s.weight * (x - target)).clamp(0.0, 1.0)
         if x.shape[-2:] != images.shape[-2:]:
@@ -111,7 +120,7 @@ def enhance_images(
     fg: torch.Tensor,
     sd: StableDiffusion,
     cfg: GuidanceConfig | EnhanceSettings,
-    generator: torch.Generator | None = None,
+    generator: Gen = None,
     *,
     cls: str | None = None,
     prompt: str | None = None,

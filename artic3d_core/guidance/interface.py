@@ -21,6 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 import torch.nn.functional as F
 
+from artic3d_core.seeding import Gen
 from artic3d_core.weights import WeightsInfo
 
 
@@ -31,15 +32,18 @@ class GuidanceOutput:
     ``loss``: scalar surrogate (differentiable w.r.t. the images). ``target``: (B, 3, h, w)
     decoded DASS target x′ at the guidance resolution (None for SDS/none). ``latent_grad``:
     (B, 4, h/8, w/8) the latent update ∇z (DASS) or the SDS latent gradient (None for none).
-    ``t``: the timestep used. ``weights``: the prior's WeightsInfo (None for none);
-    ``random_prior`` is True when the prior had random weights.
+    ``t``: the timestep used (a list, one per image, when a generator group drew one per
+    stream). ``per_image``: (B,) each image's share of ``loss`` (their sum, differentiable like
+    it), so that a batch of instances gets each instance's own guidance loss. ``weights``: the prior's
+    WeightsInfo (None for none); ``random_prior`` is True when the prior had random weights.
     """
 
     name: str
     loss: torch.Tensor
     target: torch.Tensor | None = None
     latent_grad: torch.Tensor | None = None
-    t: int | None = None
+    t: int | list[int] | None = None
+    per_image: torch.Tensor | None = None
     weights: WeightsInfo | None = None
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -68,13 +72,13 @@ class Guidance(Protocol):
     @property
     def info(self) -> WeightsInfo | None: ...
 
-    def compute(
-        self, images: torch.Tensor, prompt: str, generator: torch.Generator | None = None
-    ) -> GuidanceOutput: ...
+    def compute(self, images: torch.Tensor, prompt: str, generator: Gen = None) -> GuidanceOutput:
+        """``generator``: one stream, or a :class:`~artic3d_core.seeding.GeneratorGroup` whose
+        stream i serves the i-th equal chunk of the images (each instance of a batch draws
+        what it would draw alone)."""
+        ...
 
-    def loss(
-        self, images: torch.Tensor, prompt: str, generator: torch.Generator | None = None
-    ) -> torch.Tensor: ...
+    def loss(self, images: torch.Tensor, prompt: str, generator: Gen = None) -> torch.Tensor: ...
 
 
 def format_prompt(template: str, cls: str) -> str:

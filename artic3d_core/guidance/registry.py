@@ -17,6 +17,7 @@ from artic3d_core.guidance.dass import DassGuidance
 from artic3d_core.guidance.interface import Guidance, GuidanceOutput, check_images
 from artic3d_core.guidance.sds import SdsGuidance
 from artic3d_core.guidance.stable_diffusion import StableDiffusion, load_prior
+from artic3d_core.seeding import Gen
 from artic3d_core.weights import WeightsConfig, WeightsInfo
 
 GuidanceName = Literal["dass", "sds", "none"]
@@ -46,15 +47,12 @@ class NoGuidance:
     def info(self) -> WeightsInfo | None:
         return None
 
-    def compute(
-        self, images: torch.Tensor, prompt: str, generator: torch.Generator | None = None
-    ) -> GuidanceOutput:
+    def compute(self, images: torch.Tensor, prompt: str, generator: Gen = None) -> GuidanceOutput:
         check_images(images)
-        return GuidanceOutput("none", images.sum() * 0.0)
+        zero = images.flatten(1).sum(1) * 0.0
+        return GuidanceOutput("none", zero.sum(), per_image=zero)
 
-    def loss(
-        self, images: torch.Tensor, prompt: str, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def loss(self, images: torch.Tensor, prompt: str, generator: Gen = None) -> torch.Tensor:
         return self.compute(images, prompt, generator).loss
 
 

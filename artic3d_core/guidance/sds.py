@@ -14,6 +14,7 @@ from artic3d_core.guidance.config import SdsSettings
 from artic3d_core.guidance.dass import latent_step
 from artic3d_core.guidance.interface import GuidanceOutput, check_images, resize_for_prior
 from artic3d_core.guidance.stable_diffusion import StableDiffusion
+from artic3d_core.seeding import Gen, randint
 from artic3d_core.weights import WeightsInfo
 
 
@@ -22,11 +23,11 @@ def sds_latent_grad(
     z: torch.Tensor,
     prompt: str,
     *,
-    t: int,
+    t: int | torch.Tensor,
     n: int,
     g: float,
     weight: float,
-    generator: torch.Generator | None = None,
+    generator: Gen = None,
     clip: float = 1.0,
 ) -> torch.Tensor:
     """λ·mean over n noise samples of clip((1 − ᾱ_t)(ε̂ − ε)) on the same z: (B, 4, h, w), float32."""
@@ -54,38 +55,33 @@ class SdsGuidance:
     def info(self) -> WeightsInfo:
         return self.sd.info
 
-    def sample_t(self, generator: torch.Generator | None) -> int:
-        """The configured t, or t ~ U{t_min..t_max} drawn from ``generator``."""
+    def sample_t(self, generator: Gen, batch: int = 1) -> int | torch.Tensor:
+        """The configured t, or t ~ U{t_min..t_max} drawn from ``generator`` (from a generator
+        group: one per stream, as a (batch,) tensor over the stream's images)."""
         s = self.settings
         if s.t is not None:
             return s.t
-        gen_device = generator.device if generator is not None else "cpu"
-        return int(
-            torch.randint(s.t_min, s.t_max + 1, (1,), generator=generator, device=gen_device)
-        )
+        return randint(s.t_min, s.t_max + 1, generator, batch)
 
-    def compute(
-        self, images: torch.Tensor, prompt: str, generator: torch.Generator | None = None
-    ) -> GuidanceOutput:
+    def compute(self, images: torch.Tensor, prompt: str, generator: Gen = None) -> GuidanceOutput:
         check_images(images)
         s = self.settings
         x = resize_for_prior(images, self.image_size)
         z = self.sd.encode(x.to(self.sd.device), generator)  # with gradient through E
-        t = self.sample_t(generator)
+        t = self.sample_t(generator, x.shape[0])
         grad = sds_latent_grad(
             self.sd, z, prompt, t=t, n=s.n, g=s.g, weight=s.weight, generator=generator, clip=s.clip
         )
-        loss = (grad * z.float()).sum()
+        per_image = (grad * z.float()).flatten(1).sum(1)
         return GuidanceOutput(
             "sds",
-            loss,
+            per_image.sum(),
             latent_grad=grad,
-            t=t,
+            t=t.tolist() if isinstance(t, torch.Tensor) else t,
+            per_image=per_image,
             weights=self.sd.info,
             settings={**s.model_dump(), "prompt": prompt, "image_size": self.image_size},
         )
 
-    def loss(
-        self, images: torch.Tensor, prompt: str, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def loss(self, images: torch.Tensor, prompt: str, generator: Gen = None) -> torch.Tensor:
         return self.compute(images, prompt, generator).loss

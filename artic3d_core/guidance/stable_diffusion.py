@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from artic3d_core import seeding
 from artic3d_core.device import autocast_dtype
 from artic3d_core.weights import DiffusionComponents, WeightsConfig, load_stable_diffusion
 
@@ -34,10 +35,10 @@ class StableDiffusion:
             params += list(self.c.vae.quant_conv.parameters())
         return params
 
-    def randn(self, shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
-        """Float32 N(0, I) noise on this device, drawn from ``generator``'s device (CPU or GPU)."""
-        gen_device = generator.device if generator is not None else self.device
-        return torch.randn(shape, generator=generator, device=gen_device).to(self.device)
+    def randn(self, shape: tuple[int, ...], generator: seeding.Gen) -> torch.Tensor:
+        """Float32 N(0, I) noise on this device, drawn on ``generator``'s device (CPU or GPU);
+        a :class:`~artic3d_core.seeding.GeneratorGroup` draws each chunk from its own stream."""
+        return seeding.randn(shape, generator, self.device)
 
     @torch.no_grad()
     def text_embeddings(self, prompt: str) -> torch.Tensor:
@@ -48,31 +49,45 @@ class StableDiffusion:
             self._emb_cache[prompt] = emb.to(self.dtype)
         return self._emb_cache[prompt]
 
-    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Images (B, 3, H, W) in [0, 1] → scaled latents (B, 4, H/8, W/8) (posterior sample)."""
+    def encode(self, x: torch.Tensor, generator: seeding.Gen = None) -> torch.Tensor:
+        """Images (B, 3, H, W) in [0, 1] → scaled latents (B, 4, H/8, W/8): the posterior sample
+        mean + std·ε, ε from :meth:`randn` (per stream for a generator group)."""
         post = self.c.vae.encode((2 * x - 1).to(self.dtype)).latent_dist
-        return post.sample(generator=generator) * self.c.latent_scale
+        eps = self.randn(tuple(post.mean.shape), generator).to(post.mean.dtype)
+        return (post.mean + post.std * eps) * self.c.latent_scale
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Scaled latents → images in [0, 1] (not clamped)."""
         img = self.c.vae.decode((z / self.c.latent_scale).to(self.dtype)).sample
         return img.float() / 2 + 0.5
 
-    def add_noise(self, z: torch.Tensor, noise: torch.Tensor, t: int) -> torch.Tensor:
-        """z_t = √ᾱ_t z + √(1 − ᾱ_t) ε."""
-        a = self.alphas_cumprod[t]
+    def alpha_bar(self, t: int | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """ᾱ_t as a scalar, or per item (B, 1, 1, 1) for a (B,) tensor of timesteps."""
+        if isinstance(t, torch.Tensor):
+            return self.alphas_cumprod[t.to(self.device)].reshape(-1, *[1] * (like.ndim - 1))
+        return self.alphas_cumprod[t]
+
+    def add_noise(
+        self, z: torch.Tensor, noise: torch.Tensor, t: int | torch.Tensor
+    ) -> torch.Tensor:
+        """z_t = √ᾱ_t z + √(1 − ᾱ_t) ε (``t``: one timestep, or one per item)."""
+        a = self.alpha_bar(t, z)
         return a.sqrt() * z + (1 - a).sqrt() * noise
 
     @torch.no_grad()
     def predict_noise(
-        self, z_t: torch.Tensor, t: int, prompt: str, guidance: float
+        self, z_t: torch.Tensor, t: int | torch.Tensor, prompt: str, guidance: float
     ) -> torch.Tensor:
-        """Classifier-free guided ε̂ = ε̂_u + g (ε̂_c − ε̂_u) for latents (B, 4, h, w)."""
+        """Classifier-free guided ε̂ = ε̂_u + g (ε̂_c − ε̂_u) for latents (B, 4, h, w) at one
+        timestep ``t`` or one per item ((B,) tensor)."""
         B = z_t.shape[0]
         emb = self.text_embeddings(prompt)
         cond = torch.cat([emb[:1].expand(B, -1, -1), emb[1:].expand(B, -1, -1)])
         inp = torch.cat([z_t, z_t]).to(self.dtype)
-        ts = torch.full((2 * B,), t, device=self.device, dtype=torch.long)
+        if isinstance(t, torch.Tensor):
+            ts = t.to(self.device, torch.long).repeat(2)
+        else:
+            ts = torch.full((2 * B,), t, device=self.device, dtype=torch.long)
         eps = self.c.unet(inp, ts, encoder_hidden_states=cond).sample.float()
         eps_u, eps_c = eps.chunk(2)
         return eps_u + guidance * (eps_c - eps_u)

@@ -35,9 +35,23 @@ def _topology(faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return e.to(faces.device), q.to(faces.device)
 
 
-def laplacian_loss(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+def _flat(verts: torch.Tensor, per_item: bool) -> torch.Tensor:
+    """(K, M, V, 3) → (K·M, V, 3) when ``per_item`` (K instances of M meshes each)."""
+    return verts.flatten(0, 1) if per_item else verts
+
+
+def _reduce(x: torch.Tensor, k: int, per_item: bool) -> torch.Tensor:
+    return x.reshape(k, -1).mean(1) if per_item else x.mean()
+
+
+def laplacian_loss(
+    verts: torch.Tensor, faces: torch.Tensor, per_item: bool = False
+) -> torch.Tensor:
     """Uniform Laplacian smoothing (PyTorch3D 'uniform'): mean over meshes and vertices of
-    ‖mean_{j∈N(i)} v_j − v_i‖. verts (M, V, 3), faces (F, 3)."""
+    ‖mean_{j∈N(i)} v_j − v_i‖. verts (M, V, 3), faces (F, 3); ``per_item``: verts
+    (K, M, V, 3) → (K,), one mean per instance."""
+    k = verts.shape[0]
+    verts = _flat(verts, per_item)
     edges, _ = _topology(faces)
     _M, V, _ = verts.shape
     src = torch.cat([edges[:, 0], edges[:, 1]])
@@ -47,17 +61,21 @@ def laplacian_loss(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     )
     nsum = torch.zeros_like(verts).index_add(1, src, verts[:, dst])
     lap = nsum / deg.clamp_min(1)[None, :, None] - verts
-    return lap.norm(dim=-1).mean()
+    return _reduce(lap.norm(dim=-1), k, per_item)
 
 
-def normal_consistency_loss(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+def normal_consistency_loss(
+    verts: torch.Tensor, faces: torch.Tensor, per_item: bool = False
+) -> torch.Tensor:
     """Mean over interior edges of 1 − cos(n₁, n₂) of the two adjacent faces (PyTorch3D
-    ``mesh_normal_consistency``). verts (M, V, 3)."""
+    ``mesh_normal_consistency``). verts (M, V, 3); ``per_item``: (K, M, V, 3) → (K,)."""
+    k = verts.shape[0]
+    verts = _flat(verts, per_item)
     _, q = _topology(faces)
     v0, v1, a, b = (verts[:, q[:, i]] for i in range(4))
     n1 = torch.cross(v1 - v0, a - v0, dim=-1)
     n2 = torch.cross(b - v0, v1 - v0, dim=-1)
-    return (1 - F.cosine_similarity(n1, n2, dim=-1, eps=1e-6)).mean()
+    return _reduce(1 - F.cosine_similarity(n1, n2, dim=-1, eps=1e-6), k, per_item)
 
 
 def inflation_loss(verts: torch.Tensor, faces: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:

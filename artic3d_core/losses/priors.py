@@ -46,6 +46,10 @@ def shape_prior(deformation: torch.Tensor, inner: float = 0.01) -> torch.Tensor:
     return inner * (deformation**2).mean((1, 2)).mean()
 
 
-def instance_prior(deformation: torch.Tensor, base_deformation: torch.Tensor) -> torch.Tensor:
-    """(1/nb) Σ_b mean ‖F_b(X; s) − F_b(X; f_instance − 1)‖², the base detached (docs/method.md §6.8)."""
-    return ((deformation - base_deformation.detach()) ** 2).sum(-1).mean()
+def instance_prior(
+    deformation: torch.Tensor, base_deformation: torch.Tensor, per_item: bool = False
+) -> torch.Tensor:
+    """(1/nb) Σ_b mean ‖F_b(X; s) − F_b(X; f_instance − 1)‖², the base detached (docs/method.md
+    §6.8). Deformations (nb, V, 3); ``per_item``: (K, nb, V, 3) → (K,) one value per instance."""
+    d = ((deformation - base_deformation.detach()) ** 2).sum(-1)
+    return d.flatten(1).mean(1) if per_item else d.mean()

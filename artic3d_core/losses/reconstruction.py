@@ -22,9 +22,15 @@ def _nearest_sq_dist(A: torch.Tensor, B: torch.Tensor, chunk: int = 4096) -> tor
     return ((A - nn) ** 2).sum(-1)
 
 
-def silhouette_loss(sil: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """mean (Ŝ − M)² over (B, H, W); ``mask`` is the foreground (bool/float, same size)."""
-    return ((sil - mask.to(sil)) ** 2).mean()
+def _mean(x: torch.Tensor, per_item: bool) -> torch.Tensor:
+    """Mean of everything, or per item of the leading dim ((B,) when ``per_item``)."""
+    return x.flatten(1).mean(1) if per_item else x.mean()
+
+
+def silhouette_loss(sil: torch.Tensor, mask: torch.Tensor, per_item: bool = False) -> torch.Tensor:
+    """mean (Ŝ − M)² over (B, H, W) (per image: (B,)); ``mask`` is the foreground (bool/float,
+    same size)."""
+    return _mean((sil - mask.to(sil)) ** 2, per_item)
 
 
 def _pixel_points(feat_img: torch.Tensor, fg: torch.Tensor, w_xy: float) -> torch.Tensor:
@@ -101,12 +107,17 @@ def part_centre_loss(
     return loss / B
 
 
-def texture_init_loss(uv_colors: torch.Tensor, sampled_colors: torch.Tensor) -> torch.Tensor:
-    """mean ‖C_uv − C_sample‖² (targets detached), docs/method.md §6.11."""
-    return ((uv_colors - sampled_colors.detach()) ** 2).sum(-1).mean()
+def texture_init_loss(
+    uv_colors: torch.Tensor, sampled_colors: torch.Tensor, per_item: bool = False
+) -> torch.Tensor:
+    """mean ‖C_uv − C_sample‖² over (B, N) (per image: (B,)), targets detached,
+    docs/method.md §6.11."""
+    return _mean(((uv_colors - sampled_colors.detach()) ** 2).sum(-1), per_item)
 
 
-def texture_loss(render: torch.Tensor, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """mean over (B, 3, H, W) of [M > 0]·(Î − I)² (docs/method.md §6.12)."""
+def texture_loss(
+    render: torch.Tensor, image: torch.Tensor, mask: torch.Tensor, per_item: bool = False
+) -> torch.Tensor:
+    """mean over (B, 3, H, W) of [M > 0]·(Î − I)² (per image: (B,)) (docs/method.md §6.12)."""
     m = (mask > 0).to(render)[:, None]
-    return (m * (render - image) ** 2).mean()
+    return _mean(m * (render - image) ** 2, per_item)

@@ -28,7 +28,8 @@ class PosedMesh:
     """One forward pass.
 
     verts: (B, nb, V, 3) camera frame; verts_can: (B, nb, V, 3) posed, before the global
-    transform; joints_can / joints: (B, nj, 3); template: (V, 3) (jittered) sphere points;
+    transform; joints_can / joints: (B, nj, 3); template: (V, 3) (jittered) sphere points, or
+    (B, V, 3) for a stacked model (one jitter stream per instance);
     faces: (nb·F, 3) faces of the combined mesh; faces_per_part: F; sym: (nb·V,) mirror map.
     """
 
@@ -102,6 +103,22 @@ class ArticulatedModel(nn.Module):
         self.register_buffer("rest_joints", skeleton.joints.clone())
         self.register_buffer("bone_rot_init", skeleton.bone_rot_init())
         self._sym_cache: dict[int, torch.Tensor] = {}
+        self.rows: torch.Tensor | None = None
+
+    # ---- K instances fitted together -------------------------------------------------------
+    def stack_instances(self, instances: list[int]) -> None:
+        """Hold K per-instance copies of the instance parameters (the instance MLP block and
+        the texture, leading dim K), row j for instance ``instances[j]``: the per-instance
+        stages then fit the K instances in one optimisation (docs/method.md §7.2). Forward
+        passes take ``instances`` equal to these rows and one generator per row."""
+        if self.rows is not None:
+            raise ValueError("the model already holds stacked instances")
+        self.parts.stack_instances(len(instances))
+        t = self.text_img
+        self.text_img = nn.Parameter(
+            t.detach()[None].repeat(len(instances), 1, 1, 1, 1), requires_grad=t.requires_grad
+        )
+        self.rows = torch.as_tensor(list(instances), dtype=torch.long)
 
     # ---- template / symmetry ---------------------------------------------------------------
     def bone_lengths(self) -> torch.Tensor:
@@ -139,8 +156,10 @@ class ArticulatedModel(nn.Module):
         return self.parts(X, stop_at)
 
     def canonical_parts(self, X: torch.Tensor, stop_at: int = 10) -> torch.Tensor:
-        """Deformed unit parts X + F_b(X; s) (no scaling/posing): (nb, V, 3) (docs/method.md §6.9)."""
-        return X + self.parts(X, stop_at)
+        """Deformed unit parts X + F_b(X; s) (no scaling/posing): (nb, V, 3) (docs/method.md §6.9);
+        stacked: X (K, V, 3) per instance → (K, nb, V, 3)."""
+        d = self.parts(X, stop_at)
+        return (X.unsqueeze(-3) if self.rows is not None and X.ndim == 3 else X) + d
 
     def _shape_parts(
         self,
@@ -156,7 +175,10 @@ class ArticulatedModel(nn.Module):
 
         ``codes`` (nb, 2) / ``rest`` (nj, 3) replace the part codes / rest joints."""
         nb = self.nb
-        v = self.canonical_parts(X, stop_at) if deform else X.expand(nb, -1, -1)
+        if deform:
+            v = self.canonical_parts(X, stop_at)
+        else:
+            v = X.unsqueeze(-3).expand(*X.shape[:-2], nb, *X.shape[-2:])
         lo, hi = self.cfg.part_xz_clamp
         ylo, yhi = self.cfg.part_y_clamp
         c = self.part_codes if codes is None else codes
@@ -165,12 +187,12 @@ class ArticulatedModel(nn.Module):
         lengths = self.bone_lengths() if rest is None else self.skeleton.bone_lengths(rest)
         scale = torch.stack([sxz, sy, sxz], -1)[:, None] * (lengths / 2)[:, None, None]
         v = v * scale
-        v = torch.einsum("bij,bvj->bvi", self.bone_rot_init, v)
+        v = torch.einsum("bij,...bvj->...bvi", self.bone_rot_init, v)
         if deform and sym is not None and self.cfg.symmetric_shape:
-            V = v.shape[1]
-            flat = v.reshape(-1, 3)
-            flat = 0.5 * (flat + flat[sym] * MIRROR_X.to(flat))
-            v = flat.reshape(nb, V, 3)
+            shape = v.shape
+            flat = v.reshape(*shape[:-3], -1, 3)
+            flat = 0.5 * (flat + flat[..., sym, :] * MIRROR_X.to(flat))
+            v = flat.reshape(shape)
         return v
 
     # ---- transforms ------------------------------------------------------------------------
@@ -205,25 +227,44 @@ class ArticulatedModel(nn.Module):
         bone_rot: torch.Tensor | None = None,
     ) -> PosedMesh:
         """Posed meshes for ``instances`` (default all). ``generator`` → template jitter;
-        ``bone_rot`` (B, nb, 3) overrides the instances' Euler offsets (pose exploration)."""
+        ``bone_rot`` (B, nb, 3) overrides the instances' Euler offsets (pose exploration).
+
+        A stacked model (:meth:`stack_instances`) poses its rows: ``instances`` must be the
+        rows (default), ``generator`` a :class:`~artic3d_core.seeding.GeneratorGroup` (one
+        jitter per row, drawn as that instance's own fit draws it) or None."""
         X0, faces = sphere_template(level, self.part_codes.device)
-        X = jittered(X0, level, generator)
+        if self.rows is not None:
+            instances = self._check_rows(instances)
+            gens = generator.generators if generator is not None else [None] * len(self.rows)
+            X = torch.stack([jittered(X0, level, g) for g in gens])
+        else:
+            X = jittered(X0, level, generator)
         sym = self.sym_map(level)
         v = self._shape_parts(X, deform, stop_at, sym)
         joints_can, G = self.pose(instances, bone_rot)
         mid = self._midpoints(joints_can)
-        verts_can = torch.einsum("bpij,pvj->bpvi", G, v) + mid[:, :, None]
+        eq = "bpij,bpvj->bpvi" if v.ndim == 4 else "bpij,pvj->bpvi"
+        verts_can = torch.einsum(eq, G, v) + mid[:, :, None]
         verts = self.global_transform(verts_can, instances)
         joints = self.global_transform(joints_can, instances)
-        nb, Fn, V = self.nb, faces.shape[0], X.shape[0]
+        nb, Fn, V = self.nb, faces.shape[0], X.shape[-2]
         all_faces = (
             faces[None] + V * torch.arange(nb, device=faces.device)[:, None, None]
         ).reshape(-1, 3)
         return PosedMesh(verts, verts_can, joints_can, joints, X, all_faces, Fn, sym, level)
 
+    def _check_rows(self, instances: torch.Tensor | None) -> torch.Tensor:
+        rows = self.rows.to(self.part_codes.device)
+        if instances is not None and not torch.equal(instances.to(rows), rows):
+            raise ValueError(
+                f"a stacked model poses its rows {rows.tolist()}, not {instances.tolist()}"
+            )
+        return rows
+
     # ---- colours ---------------------------------------------------------------------------
     def uv_vertex_colors(self, mesh: PosedMesh) -> torch.Tensor:
-        """(nb·V, 3) UV-texture colours at the mesh's template points (docs/method.md §4.7)."""
+        """(nb·V, 3) UV-texture colours at the mesh's template points (docs/method.md §4.7);
+        (K, nb·V, 3) for a stacked model."""
         return uv_colors(self.text_img, mesh.template, mesh.sym)
 
     def sampled_vertex_colors(self, mesh: PosedMesh, images: torch.Tensor) -> torch.Tensor:

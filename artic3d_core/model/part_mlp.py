@@ -59,21 +59,53 @@ class PartMLPs(nn.Module):
         for p in self.shared_parameters():
             p.requires_grad_(not frozen)
 
+    @property
+    def stacked(self) -> int | None:
+        """K when the instance block holds K instances' copies (leading dim), else None."""
+        return self.W_hi.shape[0] if self.W_hi.ndim == 5 else None
+
+    def stack_instances(self, k: int) -> None:
+        """Give the instance block a leading dim of ``k`` copies (K instances fitted together,
+        each with its own instance layers and the one shared block)."""
+        if self.stacked is not None:
+            raise ValueError("the instance block is already stacked")
+        for name in ("W_hi", "b_hi", "U_hi"):
+            p = getattr(self, name)
+            stacked = p.detach()[None].repeat(k, *[1] * p.ndim)
+            setattr(self, name, nn.Parameter(stacked, requires_grad=p.requires_grad))
+
     def _gamma(self, x: torch.Tensor, k: int) -> torch.Tensor:
         wx = self.omega[k] * x
         return torch.cat([torch.sin(wx), torch.cos(wx)], -1)
 
     def forward(self, x: torch.Tensor, stop_at: int = 10) -> torch.Tensor:
-        """x: (nb, V, 3) or (V, 3) shared → offsets (nb, V, 3), summing heads 0..min(stop_at, L−1)."""
-        if x.ndim == 2:
-            x = x.expand(self.n_parts, -1, -1)
-        W = torch.cat([self.W_lo, self.W_hi], 1)
-        b = torch.cat([self.b_lo, self.b_hi], 1)
-        U = torch.cat([self.U_lo, self.U_hi], 1)
+        """x: (nb, V, 3) or (V, 3) shared → offsets (nb, V, 3), summing heads 0..min(stop_at, L−1).
+
+        Stacked (K instances): x (K, nb, V, 3), (K, V, 3) or (V, 3) → (K, nb, V, 3), instance
+        k through the shared block and its own instance block."""
+        K = self.stacked
+        if K is None:
+            if x.ndim == 2:
+                x = x.expand(self.n_parts, -1, -1)
+            W_lo, b_lo, U_lo = self.W_lo, self.b_lo, self.U_lo
+            cat = 1
+        else:
+            if x.ndim == 2:
+                x = x.expand(K, -1, -1)
+            if x.ndim == 3:
+                x = x[:, None].expand(-1, self.n_parts, -1, -1)
+            W_lo, b_lo, U_lo = (p.expand(K, *p.shape) for p in self.shared_parameters())
+            cat = 2
+        W = torch.cat([W_lo, self.W_hi], cat)
+        b = torch.cat([b_lo, self.b_hi], cat)
+        U = torch.cat([U_lo, self.U_hi], cat)
         h = self._gamma(x, 0)
         out = torch.zeros_like(x)
         last = min(stop_at, self.layers - 1)
         for i in range(last + 1):
-            h = self._gamma(x, i + 1) * (torch.einsum("poi,pvi->pvo", W[:, i], h) + b[:, i, None])
-            out = out + torch.einsum("poi,pvi->pvo", U[:, i], h)
+            Wi, bi, Ui = W.select(cat, i), b.select(cat, i), U.select(cat, i)
+            h = self._gamma(x, i + 1) * (
+                torch.einsum("...poi,...pvi->...pvo", Wi, h) + bi[..., None, :]
+            )
+            out = out + torch.einsum("...poi,...pvi->...pvo", Ui, h)
         return out

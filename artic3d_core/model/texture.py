@@ -22,7 +22,15 @@ def uv_colors(
     text_logits: torch.Tensor, template: torch.Tensor, sym: torch.Tensor | None
 ) -> torch.Tensor:
     """Colours from texture logits (nb, 3, T, T) at template points (V, 3) → (nb·V, 3) in [0, 1]
-    (bilinear, align_corners=True, sigmoid), mirror-averaged c ← ½(c + c[sym]) when ``sym``."""
+    (bilinear, align_corners=True, sigmoid), mirror-averaged c ← ½(c + c[sym]) when ``sym``.
+
+    K instances at once: logits (K, nb, 3, T, T), template (K, V, 3) → (K, nb·V, 3)."""
+    if text_logits.ndim == 5:
+        K, nb = text_logits.shape[:2]
+        grid = sphere_uv(template)[:, None, None].expand(K, nb, 1, -1, 2).reshape(K * nb, 1, -1, 2)
+        c = torch.sigmoid(F.grid_sample(text_logits.flatten(0, 1), grid, align_corners=True))
+        c = c[:, :, 0].permute(0, 2, 1).reshape(K, -1, 3)
+        return 0.5 * (c + c[:, sym]) if sym is not None else c
     nb = text_logits.shape[0]
     grid = sphere_uv(template)[None, None].expand(nb, 1, -1, 2)
     c = torch.sigmoid(F.grid_sample(text_logits, grid, align_corners=True))  # (nb,3,1,V)

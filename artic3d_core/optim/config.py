@@ -73,6 +73,12 @@ class OptimConfig(StrictModel):
     )
     progress: bool = True
     checkpoint: bool = True
+    instance_batch: int | None = Field(
+        None,
+        ge=1,
+        description="instances fitted together in the per-instance stages (None: all of the "
+        "class at once; 1: one after another); the same result per instance either way",
+    )
 
     @field_validator("schedules")
     @classmethod

@@ -8,6 +8,7 @@ own generator from (seed, phase, stage, instance), so a resumed run equals an un
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -26,7 +27,7 @@ from artic3d_core.model.articulated import ArticulatedModel, PosedMesh
 from artic3d_core.model.template import sphere_template
 from artic3d_core.optim.config import StageSpec
 from artic3d_core.render import backend as rb
-from artic3d_core.seeding import derive_seed
+from artic3d_core.seeding import GeneratorGroup, derive_seed
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +48,13 @@ class FitInputs:
     part_cent: torch.Tensor
     prompt: str = "A photo of an animal"
 
-    def select(self, k: int) -> FitInputs:
-        pc = self.part_cent[k : k + 1] if self.part_cent.ndim == 3 else self.part_cent
+    def select(self, k: int | list[int]) -> FitInputs:
+        """The inputs of image ``k`` (batch 1) or of the images ``k`` (a list), in order."""
+        idx = [k] if isinstance(k, int) else list(k)
+        pc = self.part_cent[idx] if self.part_cent.ndim == 3 else self.part_cent
         return FitInputs(
-            self.images[k : k + 1], self.masks[k : k + 1], self.masks_lr[k : k + 1],
-            self.feat_img[k : k + 1], pc, self.prompt,
+            self.images[idx], self.masks[idx], self.masks_lr[idx], self.feat_img[idx], pc,
+            self.prompt,
         )  # fmt: skip
 
     def fg_at(self, size: int) -> torch.Tensor:
@@ -71,11 +74,15 @@ class FitInputs:
 class StageResult:
     """One stage's loss history (name → per-iteration values) and its cost: wall ``seconds``,
     ``iters``, render ``image_size``, ``mesh_level`` and ``batch`` (instances optimised together:
-    B in a joint stage, 1 in an instance stage). A ``resumed`` stage was loaded from its
-    checkpoint: ``seconds`` are those it took when it ran (None when they were not recorded)."""
+    B in a joint stage, K in an instance stage). A ``resumed`` stage was loaded from its
+    checkpoint: ``seconds`` are those it took when it ran (None when they were not recorded).
+
+    K instances fitted together: ``rows`` holds each instance's own history (``history`` their
+    mean); :meth:`row` gives instance j's result, with its share ``seconds / K`` of the time."""
 
     name: str
     history: dict[str, list[float]] = field(default_factory=dict)
+    rows: list[dict[str, list[float]]] | None = None
     seconds: float | None = 0.0
     resumed: bool = False
     phase: str = "joint"
@@ -94,6 +101,28 @@ class StageResult:
 
     def final(self) -> dict[str, float]:
         return {k: v[-1] for k, v in self.history.items() if v}
+
+    def final_record(self) -> dict[str, float] | list[dict[str, float]]:
+        """The final losses as ``progress.json`` keeps them (one dict per row when stacked)."""
+        if self.rows is None:
+            return self.final()
+        return [{k: v[-1] for k, v in r.items() if v} for r in self.rows]
+
+    def restore_final(self, rec: dict[str, float] | list[dict[str, float]]) -> None:
+        """Set the history of a resumed stage from :meth:`final_record`'s output."""
+        if isinstance(rec, list):
+            self.rows = [{k: [v] for k, v in r.items()} for r in rec]
+            self.history = _mean_rows(self.rows)
+        else:
+            self.history = {k: [v] for k, v in rec.items()}
+
+    def row(self, j: int) -> StageResult:
+        """Instance j's result of a stacked stage (itself when not stacked)."""
+        if self.rows is None:
+            return self
+        k = len(self.rows)
+        secs = None if self.seconds is None else self.seconds / k
+        return dataclasses.replace(self, history=self.rows[j], rows=None, seconds=secs)
 
     def timing(self) -> dict[str, Any]:
         """The JSON-able cost record of the stage (``summary.json`` ``timing`` entries)."""
@@ -133,6 +162,9 @@ def _vert_part(model: ArticulatedModel, mesh: PosedMesh) -> torch.Tensor:
     return torch.arange(model.nb, device=mesh.verts.device).repeat_interleave(V)
 
 
+BATCHED_LOSSES = frozenset({"sil", "instance", "lap", "norm", "text_init", "text", "guidance"})
+
+
 def compute_losses(
     model: ArticulatedModel,
     mesh: PosedMesh,
@@ -144,15 +176,24 @@ def compute_losses(
     loss_cfg: LossesConfig,
     prior_level: int,
 ) -> dict[str, torch.Tensor]:
-    """Every weighted loss of ``stage`` except the guidance term (docs/method.md §6)."""
+    """Every weighted loss of ``stage`` except the guidance term (docs/method.md §6): scalars,
+    or for a stacked model (K instances fitted together) (K,) vectors, one value per instance,
+    each the value that instance's own fit computes."""
     w = stage.weights
+    per = model.rows is not None
+    if per and set(w) - BATCHED_LOSSES:
+        raise ValueError(
+            f"stage {stage.name}: {sorted(set(w) - BATCHED_LOSSES)} cannot be fitted for several "
+            f"instances at once (batched instance stages take {sorted(BATCHED_LOSSES)}); set "
+            "optim.instance_batch: 1"
+        )
     out: dict[str, torch.Tensor] = {}
     sk = model.skeleton
     if "sil" in w:
         sil = rb.soft_silhouette(
             mesh.flat_verts, mesh.faces, stage.image_size, sigma, sigma, stage.faces_per_pixel
         )
-        out["sil"] = L.silhouette_loss(sil, inputs.fg_at(stage.image_size))
+        out["sil"] = L.silhouette_loss(sil, inputs.fg_at(stage.image_size), per)
     if "feat" in w:
         out["feat"] = L.semantic_chamfer_loss(
             mesh.verts_2d, _vert_part(model, mesh), model.feat_verts, inputs.feat_img,
@@ -185,32 +226,35 @@ def compute_losses(
             d_s = model.deformation(X5, stop_at)
             with torch.no_grad():
                 d_base = model.deformation(X5, model.cfg.f_instance - 1)
-            out["instance"] = L.instance_prior(d_s, d_base)
+            out["instance"] = L.instance_prior(d_s, d_base, per)
         if "lap" in w or "norm" in w:
             parts = (
                 X5 + model.deformation(X5, stop_at) if stage.phase == "instance" else X5 + d_full
             )
             if "lap" in w:
-                out["lap"] = L.laplacian_loss(parts, F5)
+                out["lap"] = L.laplacian_loss(parts, F5, per)
             if "norm" in w:
-                out["norm"] = L.normal_consistency_loss(parts, F5)
+                out["norm"] = L.normal_consistency_loss(parts, F5, per)
     if "inflat" in w:
         Fp = mesh.faces_per_part
         out["inflat"] = L.inflation_loss(mesh.verts[0, 0], mesh.faces[:Fp], loss_cfg.inflat_eps)
     if "text_init" in w:
-        uv = model.uv_vertex_colors(mesh)
+        uv = _per_mesh(model.uv_vertex_colors(mesh), mesh)
         with torch.no_grad():
             target = model.sampled_vertex_colors(mesh, inputs.images)
-        out["text_init"] = L.texture_init_loss(uv[None].expand_as(target), target)
+        out["text_init"] = L.texture_init_loss(uv, target, per)
     if "text" in w:
-        uv = model.uv_vertex_colors(mesh)
-        B = mesh.verts.shape[0]
-        rgb, _, _ = rb.hard_rgb(
-            mesh.flat_verts.detach(), mesh.faces, uv[None].expand(B, -1, -1), stage.image_size
-        )
+        uv = _per_mesh(model.uv_vertex_colors(mesh), mesh)
+        rgb, _, _ = rb.hard_rgb(mesh.flat_verts.detach(), mesh.faces, uv, stage.image_size)
         S = stage.image_size
-        out["text"] = L.texture_loss(rgb, inputs.images_at(S), inputs.fg_at(S) > 0.5)
+        out["text"] = L.texture_loss(rgb, inputs.images_at(S), inputs.fg_at(S) > 0.5, per)
     return out
+
+
+def _per_mesh(colors: torch.Tensor, mesh: PosedMesh) -> torch.Tensor:
+    """UV colours (N, 3) shared by the batch, or (B, N, 3) per instance → (B, N, 3)."""
+    B = mesh.verts.shape[0]
+    return colors if colors.ndim == 3 else colors[None].expand(B, -1, -1)
 
 
 def update_feat_verts(model: ArticulatedModel, mesh: PosedMesh, inputs: FitInputs) -> None:
@@ -229,12 +273,27 @@ def update_feat_verts(model: ArticulatedModel, mesh: PosedMesh, inputs: FitInput
 
 
 # ---- one stage ---------------------------------------------------------------------------------
+def _mean_rows(rows: list[dict[str, list[float]]]) -> dict[str, list[float]]:
+    """Per-iteration means over the rows' histories."""
+    keys = rows[0].keys() if rows else ()
+    return {k: [sum(v) / len(rows) for v in zip(*(r[k] for r in rows), strict=True)] for k in keys}
+
+
+def stage_generator(seed: int | list[int], stage: StageSpec) -> torch.Generator | GeneratorGroup:
+    """The stage's random stream: seeded from (seed, phase, stage); for a list of per-instance
+    seeds (K instances fitted together) one stream per instance, each the one that instance's
+    own fit would use."""
+    if isinstance(seed, int):
+        return torch.Generator().manual_seed(derive_seed(seed, stage.phase, stage.name))
+    return GeneratorGroup([stage_generator(s, stage) for s in seed])
+
+
 def run_stage(
     model: ArticulatedModel,
     inputs: FitInputs,
     stage: StageSpec,
     instances: torch.Tensor,
-    seed: int,
+    seed: int | list[int],
     loss_cfg: LossesConfig | None = None,
     prior_level: int = 5,
     guidance=None,
@@ -247,13 +306,19 @@ def run_stage(
     ``guidance`` (a ``Guidance``) is required when the stage weights contain ``guidance``
     (the optimiser adds ``guidance.loss(renders, prompt)``); ``guidance_views(generator)`` →
     random views (docs/method.md §5). Returns the loss history.
+
+    A stacked model (K instances, :meth:`ArticulatedModel.stack_instances`) takes ``instances``
+    = its rows and ``seed`` = the K per-instance seeds: one optimisation whose objective is the
+    sum of the K instances' objectives, so each instance's gradient, Adam state (Adam is
+    element-wise) and random draws are those of its own fit.
     """
     loss_cfg = loss_cfg or LossesConfig()
     t0 = time.perf_counter()
     res = StageResult.of(stage, instances)
     if stage.iters == 0:
         return res
-    gen = torch.Generator().manual_seed(derive_seed(seed, stage.phase, stage.name))
+    gen = stage_generator(seed, stage)
+    stacked = model.rows is not None
     if stage.phase == "joint" and "pose_prior" in stage.weights:
         model.recentre_rest_pose()
     params = model.param_groups(stage.params)
@@ -268,6 +333,7 @@ def run_stage(
         raise GuidanceMissingError(
             f"stage {stage.name} has a 'guidance' weight but no guidance was given"
         )
+    rows: list[dict[str, list[float]]] = [{} for _ in instances] if stacked else []
     bar = tqdm(range(stage.iters), desc=stage.name, disable=not progress, leave=False)
     for j in bar:
         if stage.decay and j >= stage.iters // 2 and j % 30 == 0:
@@ -277,14 +343,13 @@ def run_stage(
         terms = compute_losses(
             model, mesh, inputs, stage, instances, sigma, s, loss_cfg, prior_level
         )
-        total = sum(stage.weights[k] * v for k, v in terms.items())
         if guided:
             terms["guidance"] = _guidance_term(
                 model, stage, instances, guidance, guidance_views, inputs, gen, s, guidance_cfg
             )
-            total = total + stage.weights["guidance"] * terms["guidance"]
+        total = sum(stage.weights[k] * v for k, v in terms.items())
         opt.zero_grad(set_to_none=True)
-        total.backward()
+        (total.sum() if stacked else total).backward()
         if "pose_prior" in stage.weights and model.bone_rot.grad is not None:
             model.bone_rot.grad[..., 0] = 0
             if stage.lev in (1, 2):
@@ -297,12 +362,20 @@ def run_stage(
             update_feat_verts(
                 model, mesh.__class__(**{**mesh.__dict__, "verts": mesh.verts.detach()}), inputs
             )
-        vals = {k: float(v.detach()) for k, v in terms.items()}
-        vals["total"] = float(total.detach())
+        terms["total"] = total
+        if stacked:
+            for k, v in terms.items():
+                for r, x in zip(rows, v.detach().tolist(), strict=True):
+                    r.setdefault(k, []).append(x)
+            vals = {k: float(v.detach().mean()) for k, v in terms.items()}
+        else:
+            vals = {k: float(v.detach()) for k, v in terms.items()}
         for k, v in vals.items():
             res.history.setdefault(k, []).append(v)
         if progress:
             bar.set_postfix({k: f"{v:.3g}" for k, v in vals.items()})
+    if stacked:
+        res.rows = rows
     res.seconds = time.perf_counter() - t0
     log.info(
         "stage %s (%s, batch %d): %d iters in %.2f s", stage.name, stage.phase, res.batch,
@@ -320,26 +393,45 @@ def _guidance_term(
     between instance k and a random other instance) or ``rest`` (reference: between the rest pose
     and k). ``guidance.guided_params`` gates which groups the guidance gradient reaches (texture,
     parts, bones); the stage's ``params`` decide which of those are optimised.
+
+    A stacked model renders every row's views in one batch and calls the guidance once with a
+    generator group (row j's views, pose, jitter and noise come from row j's stream, in the
+    order its own fit draws them); the result is then (K,), each row's guidance loss.
     """
     from artic3d_core.guidance.config import GuidanceConfig
     from artic3d_core.guidance.views import explore_pose, gate_gradient
 
     cfg = guidance_cfg or GuidanceConfig()
-    views = rb.RenderViews.from_any(guidance_views(gen))
-    n = len(views)
-    k = int(instances[0])
-    pose = explore_pose(gate_gradient(model.bone_rot, "bones", cfg), k, gen, cfg.pose_exploration)
-    mesh = model(stage.mesh_level, s, True, gen, instances[:1], bone_rot=pose[None])
-    v = mesh.verts_can.reshape(1, -1, 3)
+    stacked = isinstance(gen, GeneratorGroup)
+    gens = gen.generators if stacked else [gen]
+    ks = [int(k) for k in instances] if stacked else [int(instances[0])]
+    bone_rot = gate_gradient(model.bone_rot, "bones", cfg)
+    views, poses = [], []
+    for k, g in zip(ks, gens, strict=True):
+        views.append(rb.RenderViews.from_any(guidance_views(g)))
+        poses.append(explore_pose(bone_rot, k, g, cfg.pose_exploration))
+    n = len(views[0])
+    inst = instances if stacked else instances[:1]
+    mesh = model(stage.mesh_level, s, True, gen, inst, bone_rot=torch.stack(poses))
+    K = len(ks)
+    v = mesh.verts_can.reshape(K, -1, 3)
     if not {"parts", "bones"} & set(cfg.guided_params):
         v = v.detach()
     v = v - v.mean(1, keepdim=True)
-    colors = gate_gradient(model.uv_vertex_colors(mesh), "texture", cfg)
+    colors = _per_mesh(gate_gradient(model.uv_vertex_colors(mesh), "texture", cfg), mesh)
     rgb, _ = rb.layered_rgb(
-        v.expand(n, -1, -1), mesh.faces, colors.expand(n, -1, -1), stage.image_size,
-        stage.sigma, stage.faces_per_pixel, views,
+        v.repeat_interleave(n, 0), mesh.faces, colors.repeat_interleave(n, 0), stage.image_size,
+        stage.sigma, stage.faces_per_pixel, rb.RenderViews.cat(views),
     )  # fmt: skip
-    return guidance.loss(rgb.clamp(0, 1), inputs.prompt, generator=gen)
+    if not stacked:
+        return guidance.loss(rgb.clamp(0, 1), inputs.prompt, generator=gen)
+    out = guidance.compute(rgb.clamp(0, 1), inputs.prompt, generator=gen)
+    if out.per_image is None:
+        raise ValueError(
+            f"guidance {guidance.name!r} gives no per-image losses, so it cannot guide several "
+            "instances at once; set optim.instance_batch: 1"
+        )
+    return out.per_image.reshape(K, n).sum(1)
 
 
 # ---- phases ------------------------------------------------------------------------------------
@@ -371,7 +463,7 @@ class _Progress:
 
     specs: list[str] = field(default_factory=list)
     sha256: list[str | None] = field(default_factory=list)
-    final: list[dict[str, float]] = field(default_factory=list)
+    final: list[dict[str, float] | list[dict[str, float]]] = field(default_factory=list)
     seconds: list[float | None] = field(default_factory=list)
 
 
@@ -461,7 +553,7 @@ def _run_phase(
         for i, st in enumerate(stages[:n_done])
     ]
     for r, fin in zip(results, done.final, strict=False):
-        r.history = {k: [v] for k, v in fin.items()}
+        r.restore_final(fin)
     record = _Progress(
         done.specs[:n_done], done.sha256[:n_done], done.final[:n_done], done.seconds[:n_done]
     )
@@ -481,7 +573,7 @@ def _run_phase(
         _atomic_save({"model": sd, "stage": st.name, "history": res.history}, path)
         record.specs.append(repr(st))
         record.sha256.append(file_sha256(path))
-        record.final.append(res.final())
+        record.final.append(res.final_record())
         record.seconds.append(res.seconds)
         _atomic_json(
             {
@@ -542,7 +634,64 @@ def fit_instance(
     stages = [s for s in stages if s.phase == "instance"]
     inst = torch.tensor([k], device=m.bone_rot.device)
     res = _run_phase(
-        m, inputs.select(k), stages, inst, ckpt_dir, derive_seed(seed, "instance", k), loss_cfg,
+        m, inputs.select(k), stages, inst, ckpt_dir, instance_seed(seed, k), loss_cfg,
         prior_level, progress, guidance, guidance_views, instance_state_keys, guidance_cfg,
     )  # fmt: skip
     return m, res
+
+
+def instance_seed(seed: int, k: int) -> int:
+    """The seed of instance ``k``'s per-instance stages."""
+    return derive_seed(seed, "instance", k)
+
+
+def fit_instances(
+    joint_model: ArticulatedModel,
+    ks: list[int],
+    inputs: FitInputs,
+    stages: list[StageSpec],
+    seeds: list[int],
+    ckpt_dir: Path | None = None,
+    loss_cfg: LossesConfig | None = None,
+    prior_level: int = 5,
+    guidance=None,
+    guidance_views=None,
+    progress: bool = True,
+    guidance_cfg=None,
+) -> list[tuple[ArticulatedModel, list[StageResult]]]:
+    """The per-instance stages of images ``ks`` fitted together (docs/method.md §7.2): one
+    stacked copy of the joint model, K rows of instance parameters, one optimisation per stage.
+    ``seeds[j]`` is what :func:`fit_instance` would get for ``ks[j]``: each returned
+    (model, results) equals that call's, up to float summation order. ``ckpt_dir`` holds the
+    chunk's stacked checkpoints (a resumed chunk equals an uninterrupted one)."""
+    import copy
+
+    if len(seeds) != len(ks):
+        raise ValueError(f"{len(seeds)} seeds for {len(ks)} instances")
+    m = copy.deepcopy(joint_model)
+    m.parts.freeze_shared(True)
+    m.stack_instances(ks)
+    stages = [s for s in stages if s.phase == "instance"]
+    inst = torch.tensor(ks, device=m.bone_rot.device)
+    res = _run_phase(
+        m, inputs.select(ks), stages, inst, ckpt_dir, [instance_seed(s, k) for s, k in zip(seeds, ks, strict=True)],
+        loss_cfg, prior_level, progress, guidance, guidance_views, instance_state_keys, guidance_cfg,
+    )  # fmt: skip
+    return [(_instance_model(joint_model, m, j), [r.row(j) for r in res]) for j in range(len(ks))]
+
+
+def _instance_model(joint: ArticulatedModel, stacked: ArticulatedModel, j: int) -> ArticulatedModel:
+    """Row j of a stacked fit as the model :func:`fit_instance` makes: the joint model with row
+    j's instance parameters and instance k = rows[j]'s pose and camera rows."""
+    import copy
+
+    m = copy.deepcopy(joint)
+    m.parts.freeze_shared(True)
+    k = int(stacked.rows[j])
+    with torch.no_grad():
+        for name in ("W_hi", "b_hi", "U_hi"):
+            getattr(m.parts, name).copy_(getattr(stacked.parts, name)[j])
+        m.text_img.copy_(stacked.text_img[j])
+        for name in ("bone_rot", "global_rot", "global_trans", "global_scale"):
+            getattr(m, name)[k] = getattr(stacked, name)[k]
+    return m

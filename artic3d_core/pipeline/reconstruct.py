@@ -82,6 +82,11 @@ def instance_count(params: Params, n_images: int) -> int:
     return min(n_images, cap) if cap else n_images
 
 
+def chunk_name(indices: list[int]) -> str:
+    """The checkpoint folder name of images fitted together: ``<first>`` or ``<first>-<last>``."""
+    return str(indices[0]) if len(indices) == 1 else f"{indices[0]}-{indices[-1]}"
+
+
 def data_fingerprint(data_dir: Path) -> str:
     """Hash of a data stage's image ids and crop arrays (not of the file bytes: the npz
     container stores write times)."""
@@ -232,12 +237,17 @@ def _reconstruct(
     if enhance_inputs:
         fg = lay.rough_fg_dir(cell, method)
         stage("rough_fg", fg, lambda d: st.run_rough_fg(params, data, d, device))
-        for i, image_id in enumerate(ids):
-            out = lay.enhanced_dir(cell, method, image_id)
-            s = seed("enhance", image_id)
-            stage("enhance", out, lambda d, i=i, s=s: st.run_enhance_image(
-                params, data, fg, i, d, device, s, cls))  # fmt: skip
-            enhanced.append(out)
+        for chunk in st.image_chunks(len(ids), params.guidance.enhance.batch_size):
+            t0 = time.perf_counter()
+            res = st.enhance_images_of(
+                params, data, fg, chunk, device, [seed("enhance", ids[i]) for i in chunk], cls
+            )
+            run.seconds["enhance"] = run.seconds.get("enhance", 0.0) + time.perf_counter() - t0
+            for j, i in enumerate(chunk):
+                out = lay.enhanced_dir(cell, method, ids[i])
+                stage("enhance", out, lambda d, r=res, j=j, i=i: st.write_enhanced_image(
+                    r, j, ids[i], d))  # fmt: skip
+                enhanced.append(out)
     feats = lay.features_dir(cell, method)
     stage("features", feats, lambda d: st.run_features(params, data, enhanced, d, device))
     skel = lay.stage_dir(cell, method, "skeleton")
@@ -250,13 +260,23 @@ def _reconstruct(
         params, data, feats, skel, d, method, device, seed("joint"), cls, enhanced,
         ckpt and ckpt / "joint"))  # fmt: skip
     insts = []
-    for i in range(instance_count(params, len(ids))):
-        out = lay.instance_dir(cell, method, i)
-        s = seed("instance", i)
-        stage("instance", out, lambda d, i=i, s=s: st.run_instance(
-            params, joint, i, d, method, device, s, outputs,
-            ckpt and ckpt / "instances" / str(i)))  # fmt: skip
-        insts.append(out)
+    for chunk in st.image_chunks(instance_count(params, len(ids)), params.optim.instance_batch):
+        t0 = time.perf_counter()
+        fitted = st.fit_instances_of(
+            params, joint, chunk, method, device, [seed("instance", i) for i in chunk],
+            ckpt and ckpt / "instances" / chunk_name(chunk),
+        )  # fmt: skip
+        secs = time.perf_counter() - t0
+        run.seconds["instance"] = run.seconds.get("instance", 0.0) + secs
+        log(f"instance: fitted images {chunk_name(chunk)} together ({secs:.1f} s)")
+        for j, i in enumerate(chunk):
+            out = lay.instance_dir(cell, method, i)
+            stage(
+                "instance",
+                out,
+                lambda d, f=fitted, j=j: st.write_instance(params, f, j, d, outputs),
+            )
+            insts.append(out)
     if params.pipeline.animate and insts:
         stage("animate", lay.animation_dir(cell, method, 0), lambda d: st.run_animation(
             params, joint, insts[0], d, device, seed("animate")))  # fmt: skip

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,13 @@ import torch
 from artic3d_core.config import Params
 from artic3d_core.errors import BadInputError
 from artic3d_core.optim.config import StageSpec
-from artic3d_core.optim.runner import FitInputs, fit_instance, fit_joint, instance_state_keys
+from artic3d_core.optim.runner import (
+    FitInputs,
+    fit_instance,
+    fit_instances,
+    fit_joint,
+    instance_state_keys,
+)
 from artic3d_core.pipeline import stage_files as sf
 from artic3d_core.pipeline.inputs import FETCH, data_sets, dataset_root
 from artic3d_core.pipeline.methods import (
@@ -38,19 +45,24 @@ from artic3d_core.seeding import seed_everything
 
 __all__ = [
     "FETCH",
+    "FittedInstances",
     "data_sets",
     "dataset_root",
+    "enhance_images_of",
+    "fit_instances_of",
     "folder_saliency",
     "folder_saliency_used",
+    "image_chunks",
     "run_animation",
     "run_data",
-    "run_enhance_image",
     "run_eval",
     "run_features",
     "run_instance",
     "run_joint",
     "run_rough_fg",
     "run_skeleton",
+    "write_enhanced_image",
+    "write_instance",
 ]
 
 
@@ -140,31 +152,36 @@ def run_rough_fg(params: Params, data_dir: Path, out_dir: Path, device) -> dict[
     return {"n_images": int(fg.shape[0])}
 
 
-def run_enhance_image(
+def enhance_images_of(
     params: Params,
     data_dir: Path,
     fg_dir: Path,
-    index: int,
-    out_dir: Path,
+    indices: Sequence[int],
     device,
-    seed: int,
+    seeds: Sequence[int],
     cls: str,
-) -> dict[str, Any]:
-    """Enhance crop ``index`` with one DASS call (``docs/method.md §2.2`` step 3), prompt
-    ``guidance.enhance.prompt``, seeded per image."""
+) -> Any:
+    """Enhance crops ``indices`` (``docs/method.md §2.2`` step 3): DASS calls of
+    ``guidance.enhance.batch_size`` images, prompt ``guidance.enhance.prompt``, image
+    ``indices[j]`` seeded by ``seeds[j]`` (its own stream: the same result as enhancing it
+    alone). Returns the :class:`~artic3d_core.guidance.enhance.EnhanceResult`."""
     from artic3d_core.guidance.enhance import enhance
+    from artic3d_core.seeding import GeneratorGroup
 
-    p = params
+    p, idx = params, [int(i) for i in indices]
     crops = sf.read_crops(data_dir)
-    mask = sf.read_rough_fg(fg_dir)[index : index + 1]
+    mask = sf.read_rough_fg(fg_dir)[idx]
     sd = _prior(p.weights.model_dump_json(), str(device), p.guidance.precision)
-    gen = torch.Generator().manual_seed(seed)
-    img = crops.images[index : index + 1].to(device)
-    res = enhance(img, mask, sd, p.guidance, gen, cls=cls)
-    rec = res.record()
-    sf.write_enhanced(out_dir, res.images[0], rec)
+    gen = GeneratorGroup([torch.Generator().manual_seed(int(s)) for s in seeds])
+    return enhance(crops.images[idx].to(device), mask, sd, p.guidance, gen, cls=cls)
+
+
+def write_enhanced_image(enhanced: Any, j: int, image_id: str, out_dir: Path) -> dict[str, Any]:
+    """Write image j of an enhancement result (its crop ``image_id``) to ``out_dir``."""
+    rec = {**enhanced.record(), "n_images": 1, "batch": int(enhanced.images.shape[0])}
+    sf.write_enhanced(out_dir, enhanced.images[j], rec)
     rec.pop("weights", None)
-    return {"image_id": crops.image_ids[index], "enhance": rec, "weights": [res.weights]}
+    return {"image_id": image_id, "enhance": rec, "weights": [enhanced.weights]}
 
 
 def run_features(
@@ -295,6 +312,106 @@ def _guidance_for(params: Params, spec: MethodSpec, stages: list[StageSpec], dev
     return guidance, lambda g: sample_views_from_config(params.guidance, g)
 
 
+@dataclass
+class FittedInstances:
+    """The per-instance stages of some images of a class, fitted (together or alone) and not
+    yet written: ``models[j]`` / ``results[j]`` for image ``indices[j]``; ``seconds`` the wall
+    time of the fit (shared by the images)."""
+
+    indices: list[int]
+    models: list[Any]
+    results: list[list[Any]]
+    inputs: FitInputs
+    crops: sf.ClassCrops
+    method: str
+    guidance: str
+    weights: list[Any]
+    seconds: float
+
+    @property
+    def share(self) -> float:
+        """Each image's share of the fit's wall time."""
+        return self.seconds / len(self.indices)
+
+
+def fit_instances_of(
+    params: Params,
+    joint_dir: Path,
+    indices: Sequence[int],
+    method: str,
+    device,
+    seeds: Sequence[int],
+    ckpt_dir: Path | None = None,
+) -> FittedInstances:
+    """Per-instance stages (``docs/method.md §7.2``) for images ``indices`` of the class in
+    ``joint_dir``: one image alone (:func:`fit_instance`), several as one batched optimisation
+    (:func:`fit_instances`, the same result per image). ``seeds[j]`` seeds image
+    ``indices[j]``; ``ckpt_dir``: persistent per-stage checkpoints of this fit (resume after a
+    kill); None = none."""
+    t0 = time.perf_counter()
+    indices, seeds = [int(i) for i in indices], [int(s) for s in seeds]
+    seed_everything(seeds[0])
+    spec = get_method(method, params.guidance)
+    joint, saved = sf.read_joint(joint_dir, params, device)
+    inputs, crops, _ = _fit_inputs(
+        params, spec, saved["cls"], Path(saved["data_dir"]), Path(saved["features_dir"]),
+        [Path(d) for d in saved.get("enhanced_dirs", [])], device,
+    )  # fmt: skip
+    bad = [i for i in indices if not 0 <= i < joint.n_instances]
+    if bad:
+        raise ValueError(f"instances {bad} out of range (class has {joint.n_instances} images)")
+    stages = method_stages(params, spec)
+    guidance, views_fn = _guidance_for(params, spec, stages, device)
+    weights = [guidance.info] if guidance is not None and guidance.info is not None else []
+    common = (
+        params.losses, params.optim.prior_level_for(), guidance, views_fn,
+        params.optim.progress, params.guidance,
+    )  # fmt: skip
+    if len(indices) == 1:
+        fits = [fit_instance(joint, indices[0], inputs, stages, ckpt_dir, seeds[0], *common)]
+    else:
+        fits = fit_instances(joint, indices, inputs, stages, seeds, ckpt_dir, *common)
+    return FittedInstances(
+        indices, [m for m, _ in fits], [r for _, r in fits], inputs, crops, method,
+        spec.guidance, weights, time.perf_counter() - t0,
+    )  # fmt: skip
+
+
+def write_instance(
+    params: Params, fitted: FittedInstances, j: int, out_dir: Path, outputs: bool = True
+) -> dict[str, Any]:
+    """Write image ``fitted.indices[j]``'s ``instance.pt`` and summary and, with ``outputs``,
+    meshes / renders / a turntable GIF under ``outputs/``. The summary's ``timing`` records
+    each stage's cost as :func:`run_joint`'s does (batch = images fitted together, seconds =
+    this image's share); ``seconds`` is its share of the fit plus the writing."""
+    t0 = time.perf_counter()
+    index, model, res = fitted.indices[j], fitted.models[j], fitted.results[j]
+    files = {}
+    if outputs:
+        from artic3d_core.optim.outputs import save_instance_outputs
+
+        size = max(s.image_size for s in params.optim.stages())
+        files = save_instance_outputs(
+            model, index, Path(out_dir) / "outputs", fitted.inputs.images[index].cpu(),
+            image_size=size,
+        )  # fmt: skip
+    summary = {
+        "method": fitted.method,
+        "index": index,
+        "image_id": fitted.crops.image_ids[index],
+        "set": fitted.crops.sets[index],
+        "guidance": fitted.guidance,
+        "prompt": fitted.inputs.prompt,
+        "weights": sf.weights_dicts(fitted.weights),
+        "stages": {r.name: r.final() for r in res},
+        "timing": {r.name: r.timing() for r in res},
+        "outputs": {k: str(Path(v).relative_to(out_dir)) for k, v in files.items()},
+        "seconds": round(fitted.share + time.perf_counter() - t0, 2),
+    }
+    sf.write_instance(out_dir, model, index, summary, instance_state_keys)
+    return {**summary, "weights": fitted.weights}
+
+
 def run_instance(
     params: Params,
     joint_dir: Path,
@@ -306,51 +423,16 @@ def run_instance(
     outputs: bool = True,
     ckpt_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Per-instance stages (``docs/method.md §7.2``) for image ``index``; writes ``instance.pt``
-    and, with ``outputs``, meshes / renders / a turntable GIF under ``outputs/``.
-    ``ckpt_dir``: persistent per-stage checkpoints (resume after a kill); None = none. The
-    summary's ``timing`` records each stage's cost as :func:`run_joint`'s does (batch 1)."""
-    t0 = time.time()
-    seed_everything(seed)
-    spec = get_method(method, params.guidance)
-    joint, saved = sf.read_joint(joint_dir, params, device)
-    inputs, crops, _ = _fit_inputs(
-        params, spec, saved["cls"], Path(saved["data_dir"]), Path(saved["features_dir"]),
-        [Path(d) for d in saved.get("enhanced_dirs", [])], device,
-    )  # fmt: skip
-    if not 0 <= index < joint.n_instances:
-        raise ValueError(f"instance {index} out of range (class has {joint.n_instances} images)")
-    stages = method_stages(params, spec)
-    guidance, views_fn = _guidance_for(params, spec, stages, device)
-    weights = [guidance.info] if guidance is not None and guidance.info is not None else []
-    model, res = fit_instance(
-        joint, index, inputs, stages, ckpt_dir, seed, params.losses,
-        params.optim.prior_level_for(), guidance, views_fn, params.optim.progress,
-        params.guidance,
-    )  # fmt: skip
-    files = {}
-    if outputs:
-        from artic3d_core.optim.outputs import save_instance_outputs
+    """Per-instance stages (``docs/method.md §7.2``) for image ``index`` alone, written to
+    ``out_dir`` (:func:`fit_instances_of` then :func:`write_instance`)."""
+    fitted = fit_instances_of(params, joint_dir, [index], method, device, [seed], ckpt_dir)
+    return write_instance(params, fitted, 0, out_dir, outputs)
 
-        size = max(s.image_size for s in stages)
-        files = save_instance_outputs(
-            model, index, Path(out_dir) / "outputs", inputs.images[index].cpu(), image_size=size
-        )
-    summary = {
-        "method": method,
-        "index": index,
-        "image_id": crops.image_ids[index],
-        "set": crops.sets[index],
-        "guidance": spec.guidance,
-        "prompt": inputs.prompt,
-        "weights": sf.weights_dicts(weights),
-        "stages": {r.name: r.final() for r in res},
-        "timing": {r.name: r.timing() for r in res},
-        "outputs": {k: str(Path(v).relative_to(out_dir)) for k, v in files.items()},
-        "seconds": round(time.time() - t0, 2),
-    }
-    sf.write_instance(out_dir, model, index, summary, instance_state_keys)
-    return {**summary, "weights": weights}
+
+def image_chunks(n: int, batch: int | None) -> list[list[int]]:
+    """Images 0..n−1 in chunks of ``batch`` fitted together (None: one chunk of all)."""
+    size = batch or max(n, 1)
+    return [list(range(i, min(i + size, n))) for i in range(0, n, size)]
 
 
 def run_animation(

@@ -3,8 +3,9 @@
 One row per pipeline stage (data, enhancement, features, skeleton, joint, instance, animation,
 eval: wall seconds summed over its runs, e.g. one per instance), each followed by the
 optimisation stages of its phase (docs/method.md §7.1 joint, §7.2 instance) summed over the
-instances that ran them: iterations per run, render size, mesh level, batch (B joint, 1
-instance), seconds and seconds per iteration. A stage resumed from its checkpoint counts with
+instances that ran them: iterations per run, render size, mesh level, batch (B joint; the
+images fitted together in an instance stage), seconds and seconds per iteration (per image
+iteration: an instance stage's seconds are summed over its images' shares). A stage resumed from its checkpoint counts with
 the seconds it took when it ran (unknown ones are left out of the sums) and is counted under
 ``resumed``.
 """

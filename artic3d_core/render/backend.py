@@ -75,6 +75,23 @@ class RenderViews:
         return cls(azim_deg=z, elev_deg=z.clone(), focal=torch.ones(n, device=device), **kw)
 
     @classmethod
+    def cat(cls, views: list[RenderViews]) -> RenderViews:
+        """The views of several RenderViews, in order (fields absent in all stay absent)."""
+        if len(views) == 1:
+            return views[0]
+
+        def join(name: str) -> torch.Tensor | None:
+            parts = [getattr(v, name) for v in views]
+            if all(p is None for p in parts):
+                return None
+            if any(p is None for p in parts):
+                raise ValueError(f"cannot join views with and without {name}")
+            return torch.cat(parts)
+
+        names = ("azim_deg", "elev_deg", "focal", "background", "light_dir", "ambient", "diffuse")
+        return cls(**{n: join(n) for n in names}, dist=views[0].dist)
+
+    @classmethod
     def from_any(cls, views: object) -> RenderViews:
         """Accept any object with the same attribute names (e.g. guidance ``Views``)."""
         if isinstance(views, RenderViews):

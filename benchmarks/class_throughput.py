@@ -1,0 +1,158 @@
+"""One class end to end: seconds per stage, images per second, peak memory, and the ratio of the
+batched per-instance stages to the same stages one image after another, in one run.
+
+    # CPU (tiny random prior, demo schedule, 12 synthetic zebras at 128²)
+    python benchmarks/class_throughput.py
+    # GPU: 45 images, the paper schedule, full-size random weights
+    python benchmarks/class_throughput.py --device cuda --profile full-random --schedule paper \\
+        --images 45 --method artic3d --sequential 4
+
+Steps: generate the class (synthetic generator, clean images, ``--seed``), run
+:func:`reconstruct_class` with every image through the instance stages fitted together
+(``optim.instance_batch`` = ``--batch``, default all) and print its per-stage time table; then,
+on the joint result of that run, fit the instance stages again (a) batched, all images at once,
+and (b) one image after another for the first ``--sequential`` images (default: all), and print
+seconds per image for both and their ratio. Checkpoints are off in (a) and (b). Peak memory is
+the process's maximum resident set (CPU) or ``torch.cuda.max_memory_allocated`` (GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _peak_mib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _params(args: argparse.Namespace, data_root: Path, run_root: Path):
+    from artic3d_core.config import load_params
+
+    sets = [
+        f"weights.profile={args.profile}",
+        f"optim.schedule={args.schedule}",
+        f"optim.instance_batch={args.batch or 'null'}",
+        "optim.progress=false",
+        "pipeline.max_instances=null",
+        "pipeline.animate=false",
+        "pipeline.synthetic_sets=[clean]",
+        f"pipeline.run_dir={run_root}",
+        f"data.synthetic_root={data_root}",
+        f"seed={args.seed}",
+    ]
+    return load_params(args.params, sets + list(args.set))
+
+
+def _fit_seconds(params, joint_dir: Path, chunks: list[list[int]], args, device) -> float:
+    from artic3d_core.pipeline import stages as st
+    from artic3d_core.pipeline.layout import Cell, stage_seed
+
+    cell = Cell("synthetic", args.cls)
+    _sync(device)
+    t0 = time.perf_counter()
+    for chunk in chunks:
+        seeds = [stage_seed(params.seed, cell, args.method, "instance", i) for i in chunk]
+        st.fit_instances_of(params, joint_dir, chunk, args.method, device, seeds, None)
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from artic3d_core.data.synthetic import generate
+    from artic3d_core.device import resolve_device
+    from artic3d_core.pipeline.reconstruct import reconstruct_class
+    from artic3d_core.pipeline.timing import format_time_table
+
+    device = resolve_device(args.device)
+    work = Path(args.work or tempfile.mkdtemp(prefix="artic3d-throughput-"))
+    data_root, run_root = work / "data", work / "runs"
+    t0 = time.perf_counter()
+    generate(data_root, [args.cls], args.seed, "full", args.images, 0, args.image_size,
+             contact_sheet=False)  # fmt: skip
+    gen_s = time.perf_counter() - t0
+    params = _params(args, data_root, run_root)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    t0 = time.perf_counter()
+    run = reconstruct_class(params, run_root, "synthetic", args.cls, args.method, device, ROOT,
+                            log=print, outputs=False, fresh=True)  # fmt: skip
+    wall = time.perf_counter() - t0
+    print(f"\n{args.cls}, {args.images} images, {args.method}, {args.profile} weights, "
+          f"{args.schedule} schedule, {device}: {wall:.1f} s end to end "
+          f"({args.images / wall:.3f} images/s), generation {gen_s:.1f} s")  # fmt: skip
+    print(format_time_table(run.time_table()))
+    peak_run = _peak_mib(device)
+    joint_dir = run.dirs["joint"][0]
+    n = args.images
+    fit_params = params.model_copy(
+        update={"optim": params.optim.model_copy(update={"checkpoint": False})}
+    )
+    n_seq = min(args.sequential or n, n)
+    batched = _fit_seconds(fit_params, joint_dir, [list(range(n))], args, device)
+    seq = _fit_seconds(fit_params, joint_dir, [[i] for i in range(n_seq)], args, device)
+    per_b, per_s = batched / n, seq / n_seq
+    print(f"\ninstance stages, {n} images: batched {batched:.1f} s ({per_b:.2f} s/image); "
+          f"one after another {seq:.1f} s for {n_seq} images ({per_s:.2f} s/image); "
+          f"batched is {per_s / per_b:.2f}x faster per image")  # fmt: skip
+    print(
+        f"peak memory: {peak_run:.0f} MiB (whole run), {_peak_mib(device):.0f} MiB (with the fits)"
+    )
+    return {
+        "cls": args.cls, "images": n, "method": args.method, "profile": args.profile,
+        "schedule": args.schedule, "device": str(device), "wall_s": round(wall, 2),
+        "images_per_s": round(n / wall, 4), "stages": run.time_table(),
+        "instance_batched_s_per_image": round(per_b, 3),
+        "instance_sequential_s_per_image": round(per_s, 3), "sequential_images": n_seq,
+        "batched_speedup": round(per_s / per_b, 3), "peak_mib": round(_peak_mib(device), 1),
+    }  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--profile", default="tiny", choices=["tiny", "full-random", "real"])
+    p.add_argument("--schedule", default="demo")
+    p.add_argument("--method", default="artic3d")
+    p.add_argument("--cls", default="zebra")
+    p.add_argument("--images", type=int, default=12)
+    p.add_argument("--image-size", type=int, default=128, help="generated image side")
+    p.add_argument("--batch", type=int, default=None, help="optim.instance_batch (default all)")
+    p.add_argument("--sequential", type=int, default=None,
+                   help="images timed one after another (default all)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--work", default=None, help="working folder (default a new temp folder)")
+    p.add_argument("--params", "-p", type=Path, default=ROOT / "params.yaml")
+    p.add_argument("--set", "-s", action="append", default=[], help="params override")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    args = p.parse_args(argv)
+    from artic3d_core.env import set_process_defaults
+
+    set_process_defaults(ROOT)
+    res = run(args)
+    if args.json:
+        from artic3d_core.atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(res, indent=1, default=str))
+    return res
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
