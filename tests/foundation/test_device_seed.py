@@ -3,7 +3,14 @@ import pytest
 import torch
 
 from artic3d_core.device import autocast_dtype, resolve_device
-from artic3d_core.seeding import derive_seed, seed_everything
+from artic3d_core.seeding import (
+    GeneratorGroup,
+    derive_seed,
+    rand,
+    randint,
+    randn,
+    seed_everything,
+)
 
 
 def test_resolve_device():
@@ -61,3 +68,21 @@ def test_seed_everything_makes_cpu_accumulation_bitwise_reproducible():
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(was_deterministic, warn_only=was_warn_only)
+
+
+def test_generator_group_draws_each_chunk_from_its_own_stream():
+    def g(s):
+        return torch.Generator().manual_seed(s)
+
+    group = GeneratorGroup([g(1), g(2)])
+    x = randn((4, 3), group)
+    assert torch.equal(x[:2], torch.randn(2, 3, generator=g(1)))
+    assert torch.equal(x[2:], torch.randn(2, 3, generator=g(2)))
+    u = rand((2, 5), GeneratorGroup([g(3), g(4)]))
+    assert torch.equal(u[1:], torch.rand(1, 5, generator=g(4)))
+    t = randint(0, 1000, GeneratorGroup([g(5), g(6)]), batch=6)
+    a, b = (int(torch.randint(0, 1000, (1,), generator=g(s))) for s in (5, 6))
+    assert t.tolist() == [a, a, a, b, b, b]
+    assert randint(0, 1000, g(5)) == a
+    with pytest.raises(ValueError, match="does not split over 2"):
+        randn((3, 2), group)

@@ -12,6 +12,7 @@ from artic3d_core.guidance.config import EnhanceSettings, GuidanceConfig
 from artic3d_core.guidance.contact_sheet import contact_sheet, write_png_atomic
 from artic3d_core.guidance.dass import dass_target
 from artic3d_core.guidance.enhance import add_background_noise, enhance, enhance_images
+from artic3d_core.seeding import GeneratorGroup
 
 
 def gen(seed: int) -> torch.Generator:
@@ -57,6 +58,24 @@ def test_enhance_is_dass_target_of_noised_images(tiny_sd, images):
     torch.testing.assert_close(
         enhance_images(images, fg, tiny_sd, cfg, gen(4), cls="zebra"), res.images
     )
+
+
+def test_enhancing_together_equals_enhancing_alone(tiny_sd):
+    """Three images with a stream each, in DASS calls of two: each equals that image enhanced on
+    its own (its noise exactly; its image up to the UNet's batch-size float noise)."""
+    imgs = torch.rand(3, 3, 32, 32, generator=gen(7))
+    fg = half_masks(3, 32, 32)
+    cfg = GuidanceConfig(image_size=None, enhance=EnhanceSettings(n=2, batch_size=2))
+    together = enhance(imgs, fg, tiny_sd, cfg, GeneratorGroup([gen(s) for s in (1, 2, 3)]),
+                       cls="zebra")  # fmt: skip
+    for k, s in enumerate((1, 2, 3)):
+        alone = enhance(imgs[k : k + 1], fg[k : k + 1], tiny_sd, cfg, gen(s), cls="zebra")
+        assert torch.equal(together.noisy[k], alone.noisy[0])
+        torch.testing.assert_close(together.images[k], alone.images[0], atol=1e-4, rtol=0)
+    # the streams really differ: a group that reused one stream would make equal noise
+    assert not torch.equal(together.noisy[0] - imgs[0], together.noisy[1] - imgs[1])
+    with pytest.raises(ValueError, match="2 generators for 3 images"):
+        enhance(imgs, fg, tiny_sd, cfg, GeneratorGroup([gen(1), gen(2)]), cls="zebra")
 
 
 def test_enhance_partial_step_and_resizing(tiny_sd):

@@ -1,9 +1,13 @@
 """K instances fitted together equal K per-instance fits, and a resumed batched fit equals an
 uninterrupted one.
 
-Toy scene of 4 instances, tiny stages covering every loss the instance stages use, guided by
-DASS (fixed t) and by SDS (t drawn per call: one per instance stream) through the tiny random
-prior. Deterministic algorithms, CPU, one thread.
+Toy scene of 4 instances, tiny stages covering every loss the instance stages use, unguided
+(Hi-LASSIE), guided by DASS (fixed t) and by SDS (t drawn per call: one per instance stream)
+through the tiny random prior. Deterministic algorithms, CPU, one thread.
+
+The UNet's output at batch 2·K·n differs from its output at batch 2·n by ~1e-5 (CPU kernels
+block a batch differently). DASS distils through a decoded target and stays within 1e-5; SDS's
+latent gradient is the UNet output itself, so its fits agree to 2e-4 (measured 1e-4).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def _stages() -> list[StageSpec]:
     return [
         StageSpec(name="codes", iters=3, lr=0.05, params=["global", "part_codes"],
                   weights={"sil": 1.0}, **COMMON),
-        StageSpec(name="inst", phase="instance", iters=3, lr=1e-2, params=["mlp_instance"],
+        StageSpec(name="inst", phase="instance", iters=2, lr=1e-2, params=["mlp_instance"],
                   deform=True, weights={"sil": 1.0, "instance": 0.1, "lap": 0.1, "norm": 0.1},
                   **COMMON),
         StageSpec(name="tex", phase="instance", iters=2, lr=0.1, params=["texture"],
@@ -67,6 +71,7 @@ def joint(scene):
 def _guidance(name: str):
     cfg = GuidanceConfig(image_size=32)
     cfg.sds.t, cfg.sds.weight = None, 1.0  # t ~ U{t_min..t_max}: one draw per instance stream
+    cfg.dass.n = 1
     g = build_guidance(name, cfg, WeightsConfig(profile="tiny"), "cpu")
     return g, (lambda gen: sample_views_from_config(cfg, gen)), cfg
 
@@ -79,8 +84,8 @@ def _instance_state(m: ArticulatedModel) -> dict[str, torch.Tensor]:
     return {k: v for k, v in m.state_dict().items() if instance_state_keys(k)}
 
 
-@pytest.mark.parametrize("guidance", ["dass", "sds"])
-def test_batched_instances_equal_sequential(scene, joint, guidance):
+@pytest.mark.parametrize(("guidance", "tol"), [("none", 1e-5), ("dass", 1e-5), ("sds", 2e-4)])
+def test_batched_instances_equal_sequential(scene, joint, guidance, tol):
     g, views, cfg = _guidance(guidance)
     kw = {"prior_level": 1, "guidance": g, "guidance_views": views, "progress": False,
           "guidance_cfg": cfg}  # fmt: skip
@@ -94,12 +99,14 @@ def test_batched_instances_equal_sequential(scene, joint, guidance):
         ss, sb = _instance_state(ms), _instance_state(mb)
         assert ss.keys() == sb.keys()
         for key in ss:
-            assert _rel(sb[key], ss[key]) <= 1e-5, key
+            assert _rel(sb[key], ss[key]) <= tol, key
         assert [r.name for r in rs] == [r.name for r in rb]
         for a, b in zip(rs, rb, strict=True):
             assert a.history.keys() == b.history.keys()
             for term in a.history:
-                assert b.history[term] == pytest.approx(a.history[term], rel=1e-4, abs=1e-7), term
+                assert b.history[term] == pytest.approx(a.history[term], rel=10 * tol, abs=1e-7), (
+                    term
+                )
             assert b.batch == len(KS) and a.batch == 1
     # the instances really differ: a batch that mixed them up would not pass the loop above
     assert (
