@@ -242,7 +242,9 @@ def _reconstruct(
             res = st.enhance_images_of(
                 params, data, fg, chunk, device, [seed("enhance", ids[i]) for i in chunk], cls
             )
-            run.seconds["enhance"] = run.seconds.get("enhance", 0.0) + time.perf_counter() - t0
+            secs = time.perf_counter() - t0
+            run.seconds["enhance"] = run.seconds.get("enhance", 0.0) + secs
+            log(f"enhance: images {chunk_name(chunk)} together ({secs:.1f} s)")
             for j, i in enumerate(chunk):
                 out = lay.enhanced_dir(cell, method, ids[i])
                 stage("enhance", out, lambda d, r=res, j=j, i=i: st.write_enhanced_image(
