@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     device = resolve_device(args.device)
     work = Path(args.work or tempfile.mkdtemp(prefix="artic3d-throughput-"))
     data_root, run_root = work / "data", work / "runs"
+    if args.instances_only:
+        return _instance_ratio(args, _params(args, data_root, run_root), run_root, device, {})
     t0 = time.perf_counter()
     generate(data_root, [args.cls], args.seed, "full", args.images, 0, args.image_size,
              contact_sheet=False)  # fmt: skip
@@ -99,8 +101,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
           f"{args.schedule} schedule, {device}: {wall:.1f} s end to end "
           f"({args.images / wall:.3f} images/s), generation {gen_s:.1f} s")  # fmt: skip
     print(format_time_table(run.time_table()))
-    peak_run = _peak_mib(device)
-    joint_dir = run.dirs["joint"][0]
+    print(f"peak memory of the run: {_peak_mib(device):.0f} MiB")
+    res = {
+        "wall_s": round(wall, 2), "images_per_s": round(args.images / wall, 4),
+        "stages": run.time_table(),
+    }  # fmt: skip
+    return _instance_ratio(args, params, run_root, device, res)
+
+
+def _instance_ratio(args, params, run_root: Path, device, res: dict[str, Any]) -> dict[str, Any]:
+    """Time the instance stages on the run's joint result: all images batched, then the first
+    ``--sequential`` one after another."""
+    from artic3d_core.pipeline.layout import Cell, RunLayout
+
+    joint_dir = RunLayout(run_root).stage_dir(Cell("synthetic", args.cls), args.method, "joint")
+    if not (joint_dir / "model.pt").is_file():
+        raise SystemExit(f"{joint_dir}: no joint result; run without --instances-only first")
     n = args.images
     fit_params = params.model_copy(
         update={"optim": params.optim.model_copy(update={"checkpoint": False})}
@@ -112,13 +128,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"\ninstance stages, {n} images: batched {batched:.1f} s ({per_b:.2f} s/image); "
           f"one after another {seq:.1f} s for {n_seq} images ({per_s:.2f} s/image); "
           f"batched is {per_s / per_b:.2f}x faster per image")  # fmt: skip
-    print(
-        f"peak memory: {peak_run:.0f} MiB (whole run), {_peak_mib(device):.0f} MiB (with the fits)"
-    )
+    print(f"peak memory with the fits: {_peak_mib(device):.0f} MiB")
     return {
-        "cls": args.cls, "images": n, "method": args.method, "profile": args.profile,
-        "schedule": args.schedule, "device": str(device), "wall_s": round(wall, 2),
-        "images_per_s": round(n / wall, 4), "stages": run.time_table(),
+        **res, "cls": args.cls, "images": n, "method": args.method, "profile": args.profile,
+        "schedule": args.schedule, "device": str(device),
         "instance_batched_s_per_image": round(per_b, 3),
         "instance_sequential_s_per_image": round(per_s, 3), "sequential_images": n_seq,
         "batched_speedup": round(per_s / per_b, 3), "peak_mib": round(_peak_mib(device), 1),
@@ -142,6 +155,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--params", "-p", type=Path, default=ROOT / "params.yaml")
     p.add_argument("--set", "-s", action="append", default=[], help="params override")
     p.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    p.add_argument("--instances-only", action="store_true",
+                   help="only the batched vs one-at-a-time timing, on the joint result of an "
+                   "earlier run in --work")  # fmt: skip
     args = p.parse_args(argv)
     from artic3d_core.env import set_process_defaults
 
