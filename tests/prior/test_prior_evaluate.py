@@ -14,8 +14,10 @@ from artic3d_core.weights import SD_SCHEDULER, DiffusionComponents, WeightsInfo
 
 
 class _Posterior:
+    """A point mass at z: mean z, standard deviation 0."""
+
     def __init__(self, z: torch.Tensor) -> None:
-        self.z = z
+        self.z, self.mean, self.std = z, z, torch.zeros_like(z)
 
     def sample(self, generator=None) -> torch.Tensor:
         return self.z
