@@ -37,7 +37,7 @@ class GeneratorGroup:
     """Per-item random streams for a batch made of equal chunks, chunk i drawing from
     ``generators[i]``: K instances fitted together draw exactly the numbers each would draw
     alone (batch-size independent results). Used where a guidance or renderer takes a
-    ``generator``: :func:`randn`, :func:`randint` and :func:`rand` dispatch on it."""
+    ``generator``: :func:`randn` and :func:`randint` dispatch on it."""
 
     def __init__(self, generators: list[torch.Generator]):
         if not generators:
@@ -66,21 +66,13 @@ def _device_of(generator: Gen, default) -> torch.device:
 
 
 def randn(shape: tuple[int, ...], generator: Gen, device="cpu") -> torch.Tensor:
-    """Float32 N(0, I) of ``shape`` on ``device``; a group draws (shape[0] / K, …) per stream."""
+    """Float32 N(0, I) of ``shape`` on ``device``, drawn on the generator's device; a group
+    draws (shape[0] / K, …) per stream."""
     if isinstance(generator, GeneratorGroup):
         c = generator.chunk(shape[0])
         return torch.cat([randn((c, *shape[1:]), g, device) for g in generator.generators])
     dev = _device_of(generator, device)
     return torch.randn(shape, generator=generator, device=dev).to(device)
-
-
-def rand(shape: tuple[int, ...], generator: Gen, device="cpu") -> torch.Tensor:
-    """Float32 U[0, 1) of ``shape`` on ``device``, as :func:`randn` draws."""
-    if isinstance(generator, GeneratorGroup):
-        c = generator.chunk(shape[0])
-        return torch.cat([rand((c, *shape[1:]), g, device) for g in generator.generators])
-    dev = _device_of(generator, device)
-    return torch.rand(shape, generator=generator, device=dev).to(device)
 
 
 def randint(low: int, high: int, generator: Gen, batch: int = 1) -> int | torch.Tensor:
