@@ -10,8 +10,8 @@
 * seeds — mean ± sample standard deviation over the project seeds (``seed`` column) of every
   (dataset, preset, split, set, class, method) and headline metric, where the rows record seeds;
 * presets — the synthetic classes side by side per preset (e.g. ``full`` vs ``wide``): mask IoU,
-  PCK, the mirrored bounding-box baselines, 3D joint error and azimuth error where the rows hold
-  them, each mean ± std over seeds;
+  PCK, the mirrored bounding-box baselines, 3D joint error and azimuth error (plain and
+  mirror-invariant) where the rows hold them, each mean ± std over seeds;
 * all_metrics — the latest value of every (dataset, set, class, method, metric).
 
 Each measured cell is the row with the latest timestamp for its (dataset, set, class, method,
@@ -242,6 +242,7 @@ SPREAD_METRICS = (
     "joint3d_err_rel",
     "kp3d_err_rel",
     "azim_err_deg",
+    "azim_err_mirror_deg",
 )
 PRESET_METRICS = {
     "mask_iou": "mask IoU",
@@ -249,7 +250,8 @@ PRESET_METRICS = {
     "pck_bbox_mirror": "box, mirrored",
     "pck_bbox_mirror_gt": "box, mirrored by GT",
     "joint3d_err_rel": "joint err",
-    "azim_err_mirror_deg": "azimuth err",
+    "azim_err_deg": "azimuth err",
+    "azim_err_mirror_deg": "azimuth err, mirror",
 }
 SPREAD_NOTE = (
     "Cells: mean ± sample standard deviation over the project seeds (seed = features.seed), "
@@ -259,8 +261,9 @@ SPREAD_NOTE = (
 
 
 PRESET_NOTE = (
-    "joint err: 3D joint error, % of the ground-truth extent; azimuth err: mirror-invariant "
-    "azimuth error of the fitted cameras (degrees)."
+    "joint err: 3D joint error after a similarity alignment, % of the ground-truth extent; "
+    "azimuth err: azimuth error of the fitted cameras (degrees), plain and mirror-invariant "
+    "(a ↔ 2·90° − a)."
 )
 
 
