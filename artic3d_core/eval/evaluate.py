@@ -12,7 +12,8 @@ mask IoU against the dataset's masks (synthetic GT / Pascal-Part), part IoU on P
 CLIP s1/s2 (36 azimuths at 30°), and on the synthetic benchmark the azimuth error (plain and
 mirror-invariant) and the 3D keypoint and joint errors after a similarity alignment
 (:func:`artic3d_core.eval.ground_truth.image_error_3d`), in GT units and in % of the GT extent.
-Instances without an instance-stage result are evaluated with the joint model.
+With the wall time of the stages before the evaluation (``run_seconds``), each set also gets a
+``minutes`` row. Instances without an instance-stage result are evaluated with the joint model.
 A metric the data cannot support is left out and named in the notes: PCK without two images
 that share a visible keypoint (an image folder has no keypoints), mask IoU without masks, 3D
 errors for images with fewer than three visible keypoints.
@@ -165,12 +166,15 @@ def evaluate_class(
     device,
     params_hash: str,
     git_rev: str,
+    run_seconds: float | None = None,
 ) -> ClassEvaluation:
     """All metric rows of one class; see the module docstring for the protocol.
 
     ``models[k]``: instance k's model (the joint model where no instance stage ran);
     ``foreground``: (N, S, S) bool preprocessing masks (the CLIP reference crops);
-    ``weights``: the weights that made the inputs (features, guidance), recorded per row."""
+    ``weights``: the weights that made the inputs (features, guidance), recorded per row;
+    ``run_seconds``: wall seconds of the class's stages before the evaluation (None: no
+    ``minutes`` row)."""
     cfg = params.eval
     B = joint.n_instances
     weights = list(weights)
@@ -305,4 +309,6 @@ def evaluate_class(
                         f"3D errors: {agg.skipped} of {len(idx)} images left out "
                         "(fewer than 3 visible keypoints)"
                     )
+        if run_seconds is not None:
+            rows.append(ctx.row("minutes", run_seconds / 60.0, images=B, seconds=run_seconds))
     return ClassEvaluation(rows, per_kp, notes)
