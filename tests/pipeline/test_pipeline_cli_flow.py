@@ -72,7 +72,9 @@ def test_cli_artic3d_enhances_inputs_and_uses_each_guidance_prompt(cli_run) -> N
     assert (inst["guidance"], inst["prompt"]) == ("dass", "a drawing of a zebra on grass")
     # every image set of the dataset is reconstructed and scored, each on its own
     assert set(summary["sets"]) == {"clean", "occluded"}
-    assert {"pck", "mask_iou"} <= set(summary["sets"]["clean"])
+    assert {"pck", "mask_iou", "joint3d_err_rel", "azim_err_mirror_deg"} <= set(
+        summary["sets"]["clean"]
+    )
 
 
 def test_sds_reads_its_own_prompt(make_params) -> None:
