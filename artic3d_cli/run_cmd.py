@@ -39,6 +39,8 @@ HEADLINE_METRICS = (
     "part_iou",
     "clip_s1",
     "clip_s2",
+    "joint3d_err_rel",
+    "azim_err_mirror_deg",
 )
 
 

@@ -7,8 +7,8 @@ For every ``<runs>/synthetic/<class>/<method>/`` with an evaluation, prints
 * skeleton — the discovered skeleton against the class template
   (:func:`artic3d_core.skeleton.compare.compare_to_template`): topology and chamfer (body lengths);
 * camera — the evaluation's azimuth error, plain and mirror-invariant (degrees);
-* pose / overall — the fitted silhouette's mask IoU, PCK and the mirrored box baseline with
-  ground-truth facing (``eval/metrics.json``).
+* pose / overall — the 3D joint error (% of the ground-truth extent), the fitted silhouette's
+  mask IoU, PCK and the mirrored box baseline with ground-truth facing (``eval/metrics.json``).
 
 With ``--picture``, a sheet of the first ``--per-class`` crops per class with the foreground
 errors drawn over them (white: agreed, red: background taken as animal, blue: animal missed).
@@ -46,6 +46,7 @@ def class_figures(cls_dir: Path, method: str) -> dict | None:
         "fg_iou": float(np.mean(iou)),
         "azim_err": m.get("clean/azim_err_deg"),
         "azim_err_mirror": m.get("clean/azim_err_mirror_deg"),
+        "joint_err": m.get("clean/joint3d_err_rel"),
         "mask_iou": m.get("clean/mask_iou"),
         "pck": m.get("clean/pck"),
         "box_mirror_gt": m.get("clean/pck_bbox_mirror_gt"),
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         if (f := class_figures(d, a.method)) is not None
     ]
     cols = ["fg_iou", "skeleton_ok", "skeleton_chamfer", "azim_err", "azim_err_mirror"]
-    cols += ["mask_iou", "pck", "box_mirror_gt"]
+    cols += ["joint_err", "mask_iou", "pck", "box_mirror_gt"]
     print("class      " + " ".join(f"{c:>16}" for c in cols))
     for f in figs:
         cells = []

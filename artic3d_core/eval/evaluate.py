@@ -9,10 +9,14 @@ synthetic ground truth's azimuths; boxes from the dataset's masks, else the prep
 foreground masks, per image the visible keypoints' box where the mask is empty — a note says
 which),
 mask IoU against the dataset's masks (synthetic GT / Pascal-Part), part IoU on Pascal classes,
-CLIP s1/s2 (36 azimuths at 30°), and on the synthetic benchmark the azimuth error.
-Instances without an instance-stage result are evaluated with the joint model. A metric the
-data cannot support is left out and named in the notes: PCK without two images that share a
-visible keypoint (an image folder has no keypoints), mask IoU without masks.
+CLIP s1/s2 (36 azimuths at 30°), and on the synthetic benchmark the azimuth error (plain and
+mirror-invariant) and the 3D keypoint and joint errors after a similarity alignment
+(:func:`artic3d_core.eval.ground_truth.image_error_3d`), in GT units and in % of the GT extent.
+With the wall time of the stages before the evaluation (``run_seconds``), each set also gets a
+``minutes`` row. Instances without an instance-stage result are evaluated with the joint model.
+A metric the data cannot support is left out and named in the notes: PCK without two images
+that share a visible keypoint (an image folder has no keypoints), mask IoU without masks, 3D
+errors for images with fewer than three visible keypoints.
 """
 
 from __future__ import annotations
@@ -39,9 +43,15 @@ from artic3d_core.eval.bbox import (
     pck_bbox,
 )
 from artic3d_core.eval.clip_similarity import CLIPScorer, clip_similarity, masked_image
+from artic3d_core.eval.ground_truth import (
+    ImageError3D,
+    azimuth_error,
+    image_error_3d,
+    set_error_3d,
+)
 from artic3d_core.eval.iou import part_iou, silhouette_iou
 from artic3d_core.eval.pck import pck_transfer
-from artic3d_core.eval.rows import clip_rows, iou_row, pck_rows
+from artic3d_core.eval.rows import azimuth_rows, clip_rows, error_3d_rows, iou_row, pck_rows
 from artic3d_core.metrics.schema import NO_SPLIT, MetricRow, RunContext
 from artic3d_core.model.articulated import ArticulatedModel
 from artic3d_core.optim.outputs import instance_geometry, render_instance_views
@@ -89,17 +99,46 @@ def _dedupe(infos: list[WeightsInfo]) -> tuple[WeightsInfo, ...]:
     return tuple(out)
 
 
-def _synthetic_azimuths(index: list[dict[str, Any]], cls: str) -> np.ndarray | None:
-    """GT azimuths (deg) of the synthetic images, from the ground-truth sidecar."""
+def _synthetic_ground_truth(index: list[dict[str, Any]], cls: str) -> list[Any] | None:
+    """The ground truth (:class:`~artic3d_core.data.synthetic.SynthGroundTruth`) of each
+    synthetic image, in crop order, from the ground-truth sidecar; None when it is missing."""
     from artic3d_core.data.synthetic import load_ground_truth
 
     try:
         root = Path(index[0]["path"]).parents[2]
         gts = {str(g.image_id): g for g in load_ground_truth(root, cls)}
-        return np.array([np.degrees(gts[str(r["image_id"])].global_rot[2]) for r in index])
+        return [gts[str(r["image_id"])] for r in index]
     except (FileNotFoundError, KeyError, AttributeError, ValueError, IndexError) as exc:
-        log.warning("no synthetic ground truth for azimuths: %s", exc)
+        log.warning("no synthetic ground truth: %s", exc)
         return None
+
+
+NO_3D = "no image with 3 visible keypoints: 3D errors not computed"
+
+
+def image_errors_3d(
+    verts_3d: np.ndarray,
+    verts_2d: np.ndarray,
+    visible: np.ndarray,
+    joints_3d: np.ndarray,
+    keypoints: np.ndarray,
+    gts: list[Any],
+    with_scale: bool,
+) -> list[ImageError3D | None]:
+    """Per image k the 3D errors of (verts_3d (B, V, 3), verts_2d (B, V, 2), visible (B, V),
+    joints_3d (B, nj, 3)) against ``gts[k]``'s keypoints and joints; ``keypoints`` (B, 14, 3)
+    the GT 2D keypoints in crop units. None where fewer than 3 keypoints are usable."""
+    out: list[ImageError3D | None] = []
+    for k, g in enumerate(gts):
+        try:
+            err = image_error_3d(
+                verts_3d[k], verts_2d[k], visible[k], joints_3d[k], keypoints[k],
+                g.keypoints_3d, g.keypoint_present, g.joints_3d, with_scale,
+            )  # fmt: skip
+            out.append(err)
+        except ValueError:
+            out.append(None)
+    return out
 
 
 def bbox_note(boxes: Boxes, masks_from: str) -> str:
@@ -127,12 +166,15 @@ def evaluate_class(
     device,
     params_hash: str,
     git_rev: str,
+    run_seconds: float | None = None,
 ) -> ClassEvaluation:
     """All metric rows of one class; see the module docstring for the protocol.
 
     ``models[k]``: instance k's model (the joint model where no instance stage ran);
     ``foreground``: (N, S, S) bool preprocessing masks (the CLIP reference crops);
-    ``weights``: the weights that made the inputs (features, guidance), recorded per row."""
+    ``weights``: the weights that made the inputs (features, guidance), recorded per row;
+    ``run_seconds``: wall seconds of the class's stages before the evaluation (None: no
+    ``minutes`` row)."""
     cfg = params.eval
     B = joint.n_instances
     weights = list(weights)
@@ -177,7 +219,14 @@ def evaluate_class(
     groups = {"clean": np.nonzero(sets == "clean")[0]}
     if (sets == "occluded").any():
         groups["occluded"] = np.arange(B)  # E-LASSIE protocol: all images
-    gt_az = _synthetic_azimuths(crops.index, cls) if dataset == "synthetic" else None
+    gts = _synthetic_ground_truth(crops.index, cls) if dataset == "synthetic" else None
+    gt_az = None if gts is None else np.array([np.degrees(g.global_rot[2]) for g in gts])
+    err3d = None
+    if gts is not None:
+        err3d = image_errors_3d(
+            geo.verts_3d.cpu().numpy(), v2d, vis, geo.joints_3d.cpu().numpy(), crops.keypoints,
+            gts, cfg.align_with_scale,
+        )  # fmt: skip
     split, preset = NO_SPLIT, None
     if dataset == "synthetic":
         from artic3d_core.data.synthetic.ground_truth import benchmark_identity
@@ -247,9 +296,19 @@ def evaluate_class(
             )
         rows += clip_rows(ctx, [clip_res[i] for i in idx])
         if gt_az is not None:
-            from artic3d_core.eval.ground_truth import azimuth_error
-
             err = azimuth_error(pred_az[idx], gt_az[idx], cfg.azimuth_mirror_center_deg)
-            rows.append(ctx.row("azim_err_deg", err.mean_deg, images=len(idx)))
-            rows.append(ctx.row("azim_err_mirror_deg", err.mean_mirror_deg, images=len(idx)))
+            rows += azimuth_rows(ctx, err)
+        if err3d is not None:
+            agg = set_error_3d([err3d[i] for i in idx])
+            if agg is None:
+                notes.setdefault(set_name, []).append(NO_3D)
+            else:
+                rows += error_3d_rows(ctx, agg)
+                if agg.skipped:
+                    notes.setdefault(set_name, []).append(
+                        f"3D errors: {agg.skipped} of {len(idx)} images left out "
+                        "(fewer than 3 visible keypoints)"
+                    )
+        if run_seconds is not None:
+            rows.append(ctx.row("minutes", run_seconds / 60.0, images=B, seconds=run_seconds))
     return ClassEvaluation(rows, per_kp, notes)

@@ -1,5 +1,6 @@
-"""Metrics only the synthetic benchmark can give: 3D keypoint / joint error after a similarity
-alignment, camera azimuth error, mask IoU (see :func:`artic3d_core.eval.iou.silhouette_iou`).
+"""Metrics only the synthetic benchmark can give (docs/method.md §10.5): 3D keypoint / joint
+error after a similarity alignment, camera azimuth error, mask IoU (see
+:func:`artic3d_core.eval.iou.silhouette_iou`).
 
 Errors are in the ground truth's world units and also relative to the GT extent (the largest
 distance between two GT points), so classes of different size compare.
@@ -20,12 +21,16 @@ import numpy as np
 
 __all__ = [
     "AzimuthError",
+    "ImageError3D",
     "PointError3D",
+    "SetError3D",
     "Similarity",
     "azimuth_error",
+    "image_error_3d",
     "joint_error_3d",
     "keypoint_error_3d",
     "keypoints_3d_from_vertices",
+    "set_error_3d",
     "umeyama",
 ]
 
@@ -113,13 +118,15 @@ def joint_error_3d(
     gt: np.ndarray,
     transform: Similarity | None = None,
     with_scale: bool = True,
+    chamfer: bool = False,
 ) -> PointError3D:
     """3D joint error of ``pred`` (Jp, 3) against ``gt`` (Jg, 3).
 
     With ``transform`` (e.g. the one fitted on keypoints) it is applied to ``pred``; otherwise
-    joints are aligned directly, which needs Jp == Jg (same order). When the counts differ (a
-    discovered skeleton has its own joints) the error is the symmetric chamfer distance: the
-    mean of the nearest-joint distances both ways.
+    joints are aligned directly, which needs Jp == Jg (same order). When the counts differ, or
+    with ``chamfer`` (joints without a known correspondence: a discovered skeleton has its
+    own), the error is the symmetric chamfer distance: the mean of the nearest-joint distances
+    both ways.
     """
     pred = np.asarray(pred, dtype=np.float64)
     gt = np.asarray(gt, dtype=np.float64)
@@ -133,7 +140,7 @@ def joint_error_3d(
         transform = umeyama(pred, gt, with_scale=with_scale)
     aligned = transform.apply(pred)
     ext = _extent(gt)
-    if aligned.shape == gt.shape:
+    if aligned.shape == gt.shape and not chamfer:
         err = np.linalg.norm(aligned - gt, axis=1)
     else:
         d = np.linalg.norm(aligned[:, None, :] - gt[None, :, :], axis=-1)
@@ -161,6 +168,82 @@ def keypoints_3d_from_vertices(
     d2 = ((kps_2d[:, None, :2] - verts_2d[None, idx]) ** 2).sum(-1)
     out[valid] = verts_3d[idx[d2.argmin(1)]][valid]
     return out, valid
+
+
+@dataclass(frozen=True)
+class ImageError3D:
+    """3D errors of one image in GT units: ``keypoints`` (mean over the keypoints used),
+    ``joints`` (chamfer, after the keypoints' alignment) and the GT ``extent``."""
+
+    keypoints: PointError3D
+    joints: PointError3D
+    extent: float
+
+
+def image_error_3d(
+    verts_3d: np.ndarray,
+    verts_2d: np.ndarray,
+    visible: np.ndarray,
+    joints_3d: np.ndarray,
+    kps_2d: np.ndarray,
+    gt_keypoints_3d: np.ndarray,
+    gt_present: np.ndarray,
+    gt_joints_3d: np.ndarray,
+    with_scale: bool = True,
+) -> ImageError3D:
+    """3D keypoint and joint error of one reconstructed image against its ground truth.
+
+    Predicted 3D keypoints: the visible vertex nearest to each visible GT 2D keypoint
+    (:func:`keypoints_3d_from_vertices`); a similarity (``with_scale``, else rigid) fitted on
+    them maps the prediction onto the GT, and the predicted joints go through the same map
+    (chamfer against the GT joints: the skeletons need not correspond). ``extent``: the
+    largest distance between two GT points (joints and present keypoints).
+
+    Args:
+        verts_3d: (V, 3) camera-frame vertices; verts_2d: (V, 2) their projections in the
+            units of ``kps_2d``; visible: (V,) bool.
+        joints_3d: (Jp, 3) camera-frame predicted joints.
+        kps_2d: (K, 3) x, y, visibility of the GT keypoints in the image.
+        gt_keypoints_3d: (K, 3); gt_present: (K,) bool (the animal has the keypoint);
+        gt_joints_3d: (Jg, 3), all in one GT frame.
+
+    Raises ValueError with fewer than 3 usable keypoints.
+    """
+    kps_2d = np.asarray(kps_2d, dtype=np.float64)
+    present = np.asarray(gt_present, bool)
+    pred_kp, valid = keypoints_3d_from_vertices(verts_3d, verts_2d, visible, kps_2d)
+    kp = keypoint_error_3d(pred_kp, gt_keypoints_3d, valid & present, with_scale)
+    jt = joint_error_3d(joints_3d, gt_joints_3d, transform=kp.transform, chamfer=True)
+    gt_pts = np.concatenate([np.asarray(gt_joints_3d, np.float64), gt_keypoints_3d[present]])
+    return ImageError3D(kp, jt, _extent(gt_pts))
+
+
+@dataclass(frozen=True)
+class SetError3D:
+    """Means over the images of a set: keypoint / joint error in GT units and relative to each
+    image's GT extent (fraction); ``images`` scored, ``skipped`` (< 3 usable keypoints)."""
+
+    kp_mean: float
+    kp_relative: float
+    joint_mean: float
+    joint_relative: float
+    images: int
+    skipped: int
+
+
+def set_error_3d(errors: list[ImageError3D | None]) -> SetError3D | None:
+    """Aggregate per-image errors (None = the image could not be scored); None if none was."""
+    ok = [e for e in errors if e is not None and e.extent > 0]
+    if not ok:
+        return None
+    return SetError3D(
+        kp_mean=float(np.mean([e.keypoints.mean for e in ok])),
+        kp_relative=float(np.mean([e.keypoints.mean / e.extent for e in ok])),
+        joint_mean=float(np.mean([e.joints.mean for e in ok])),
+        joint_relative=float(np.mean([e.joints.mean / e.extent for e in ok])),
+        images=len(ok),
+        skipped=len(errors) - len(ok),
+    )
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from artic3d_core.metrics.schema import MetricRow, RunContext
 
 if TYPE_CHECKING:  # pragma: no cover
     from artic3d_core.eval.clip_similarity import CLIPSimilarity
+    from artic3d_core.eval.ground_truth import AzimuthError, SetError3D
 
-__all__ = ["PCK_METRICS", "clip_rows", "iou_row", "pck_rows"]
+__all__ = ["PCK_METRICS", "azimuth_rows", "clip_rows", "error_3d_rows", "iou_row", "pck_rows"]
 
 
 # PCKResult.mode → metric name
@@ -68,4 +69,25 @@ def clip_rows(ctx: RunContext, results: Sequence[CLIPSimilarity]) -> list[Metric
             extra_weights=weights,
         )
         for name in ("clip_s1", "clip_s2")
+    ]
+
+
+def error_3d_rows(ctx: RunContext, result: SetError3D) -> list[MetricRow]:
+    """``kp3d_err`` / ``joint3d_err`` (GT units) and their ``_rel`` rows (% of the GT extent),
+    means over the images scored."""
+    values = {
+        "kp3d_err": result.kp_mean,
+        "kp3d_err_rel": 100.0 * result.kp_relative,
+        "joint3d_err": result.joint_mean,
+        "joint3d_err_rel": 100.0 * result.joint_relative,
+    }
+    return [ctx.row(m, v, images=result.images) for m, v in values.items()]
+
+
+def azimuth_rows(ctx: RunContext, result: AzimuthError) -> list[MetricRow]:
+    """``azim_err_deg`` and the mirror-invariant ``azim_err_mirror_deg`` (mean over images)."""
+    n = int(result.per_image_deg.size)
+    return [
+        ctx.row("azim_err_deg", result.mean_deg, images=n),
+        ctx.row("azim_err_mirror_deg", result.mean_mirror_deg, images=n),
     ]

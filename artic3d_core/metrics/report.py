@@ -4,9 +4,9 @@ The rows are grouped by provenance — commit, machine, command, weights profile
 and device — and each group becomes one table headed by those facts and the date of its latest
 row. Inside a group, each (dataset, set, class, method) is one row with the latest value of every
 metric. Groups are listed newest first. Values computed with random weights carry ``†``.
-Rows that record seeds are first summarised over seeds (mean ± std; the ``presets`` and ``seeds``
-tables of :mod:`artic3d_core.metrics.tables`); ``groups=False`` leaves out the per-provenance
-tables (a multi-seed sweep makes one group per command line).
+Rows that record seeds are first summarised over seeds (mean ± std; the ``presets``,
+``minutes`` and ``seeds`` tables of :mod:`artic3d_core.metrics.tables`); ``groups=False``
+leaves out the per-provenance tables (a multi-seed sweep makes one group per command line).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def render_report(
     if df.empty:
         return "\n".join([*lines, "No metric rows found.", ""])
     by_name = {t.name: t for t in build_tables(df)}
-    spread = [by_name[n] for n in ("presets", "seeds") if n in by_name]
+    spread = [by_name[n] for n in ("presets", "minutes", "seeds") if n in by_name]
     if any(len(set(g["seed"].dropna())) > 1 for _, g in df.groupby(KEY[:4], sort=False)):
         for t in spread:
             lines += [to_markdown(t).replace("### ", "## ", 1), ""]

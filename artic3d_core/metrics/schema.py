@@ -102,6 +102,7 @@ METRIC_UNITS: dict[str, str] = {
     "joint3d_err_rel": "% of GT extent",
     "azim_err_deg": "deg",
     "azim_err_mirror_deg": "deg",
+    "minutes": "min",  # wall time of the class's stages before the evaluation (one run)
 }
 
 

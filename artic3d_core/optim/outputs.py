@@ -21,12 +21,15 @@ from artic3d_core.render import backend as rb
 class InstanceGeometry:
     """Per instance i (same template vertex index across instances, docs/method.md §10.1):
     verts_2d (B, V, 2) crop units; vert_visible (B, V) bool; silhouettes (B, S, S) bool;
-    part_masks (B, S, S) int (0 = background)."""
+    part_masks (B, S, S) int (0 = background); verts_3d (B, V, 3) and joints_3d (B, nj, 3)
+    in the camera frame (docs/method.md §4.5)."""
 
     verts_2d: torch.Tensor
     vert_visible: torch.Tensor
     silhouettes: torch.Tensor
     part_masks: torch.Tensor
+    verts_3d: torch.Tensor
+    joints_3d: torch.Tensor
 
 
 @torch.no_grad()
@@ -36,16 +39,21 @@ def instance_geometry(
     """Evaluate instance i with its own model ``models[i]`` (its instance-specific MLPs; the
     camera/pose of instance i) at mesh ``level`` without jitter — the per-image indexing of
     LASSIE, fixing the reference's flat-batch defect. A single joint model may be passed B times."""
-    v2, vis, sil, parts = [], [], [], []
+    v2, vis, sil, parts, v3, j3 = [], [], [], [], [], []
     for i, m in enumerate(models):
         mesh = m(level, 10, True, None, torch.tensor([i], device=m.bone_rot.device))
         v = mesh.flat_verts
         v2.append(mesh.verts_2d[0])
+        v3.append(v[0])
+        j3.append(mesh.joints[0])
         vis.append(rb.vertex_visibility(v, mesh.faces, image_size)[0])
         pl = rb.part_labels(v, mesh.faces, mesh.faces_per_part, image_size)[0]
         parts.append(pl)
         sil.append(pl > 0)
-    return InstanceGeometry(torch.stack(v2), torch.stack(vis), torch.stack(sil), torch.stack(parts))
+    return InstanceGeometry(
+        torch.stack(v2), torch.stack(vis), torch.stack(sil), torch.stack(parts),
+        torch.stack(v3), torch.stack(j3),
+    )  # fmt: skip
 
 
 @torch.no_grad()

@@ -282,9 +282,10 @@ def _reconstruct(
     if params.pipeline.animate and insts:
         stage("animate", lay.animation_dir(cell, method, 0), lambda d: st.run_animation(
             params, joint, insts[0], d, device, seed("animate")))  # fmt: skip
+    before_eval = sum(run.seconds.values())
     ev = stage("eval", lay.stage_dir(cell, method, "eval"), lambda d: st.run_eval(
         params, data, joint, insts, d, dataset, cls, method, device, params_hash(params),
-        git_revision(project_root)))  # fmt: skip
+        git_revision(project_root), before_eval))  # fmt: skip
     run.metrics = ev["metrics"]
     if ckpt is not None:
         shutil.rmtree(ckpt, ignore_errors=True)  # the run is complete: its checkpoints are spent

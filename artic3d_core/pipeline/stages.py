@@ -459,9 +459,11 @@ def run_eval(
     device,
     params_hash: str,
     git_rev: str,
+    run_seconds: float | None = None,
 ) -> dict[str, Any]:
     """PCK transfer, IoU, CLIP similarity, 3D errors per image set (``docs/method.md §10``);
-    instances without an instance-stage result are evaluated with the joint model."""
+    instances without an instance-stage result are evaluated with the joint model.
+    ``run_seconds``: wall seconds of the class's stages before this one (a ``minutes`` row)."""
     from artic3d_core.eval.evaluate import evaluate_class
 
     crops = sf.read_crops(data_dir)
@@ -478,7 +480,7 @@ def run_eval(
     fg = sf.read_features(features_dir)["masks"] > 0
     res = evaluate_class(
         crops, joint, models, fg, weights, info["backend"], params, dataset, cls, method, device,
-        params_hash, git_rev,
+        params_hash, git_rev, run_seconds,
     )  # fmt: skip
     summary = sf.write_eval(out_dir, res.rows, res.pck_per_keypoint, res.notes)
     return {"n_rows": len(res.rows), "metrics": summary}

@@ -47,3 +47,23 @@ def test_clip_rows_average_instances_and_record_clip_weights():
     assert s1.seconds == pytest.approx(4.0)
     assert s1.weights_fingerprint == "clip=sha256:ab;sd=random:cd"
     assert s1.weights_profile == "mixed(real,tiny)" and s1.weights_random
+
+
+def test_3d_error_and_azimuth_rows():
+    from artic3d_core.eval.ground_truth import SetError3D, azimuth_error
+    from artic3d_core.eval.rows import azimuth_rows, error_3d_rows
+
+    rows = error_3d_rows(_ctx(), SetError3D(0.2, 0.05, 0.3, 0.125, images=4, skipped=1))
+    got = {r.metric: (r.value, r.unit, r.images) for r in rows}
+    assert got == {
+        "kp3d_err": (0.2, "gt_units", 4),
+        "kp3d_err_rel": (5.0, "% of GT extent", 4),
+        "joint3d_err": (0.3, "gt_units", 4),
+        "joint3d_err_rel": (12.5, "% of GT extent", 4),
+    }
+    # 150° is the mirror of 30° about the side view: 120° plain, 0° mirror-invariant
+    az = azimuth_rows(_ctx(), azimuth_error(np.array([150.0, 10.0]), np.array([30.0, 0.0])))
+    assert [(r.metric, r.value, r.unit, r.images) for r in az] == [
+        ("azim_err_deg", 65.0, "deg", 2),
+        ("azim_err_mirror_deg", 5.0, "deg", 2),
+    ]

@@ -118,7 +118,8 @@ def final_state(run_root: Path) -> tuple[dict[str, dict[str, torch.Tensor]], lis
                 {
                     k: v
                     for k, v in d.items()
-                    if isinstance(v, int | float) and k not in ("minutes", "seconds")
+                    if isinstance(v, int | float)
+                    and k.rsplit("/", 1)[-1] not in ("minutes", "seconds")
                 }
             )
     return pts, metrics

@@ -208,3 +208,46 @@ def test_report_summarises_seeds_before_the_groups(tmp_path, ctx_factory, t0):
     assert "## Synthetic presets side by side" in text and "70.0 ± 10.0†" in text
     assert "**Commit**" not in text
     assert "**Commit**" in render_report(df, regenerate="artic3d report")
+
+
+def _timed_rows(ctx_factory, t0):
+    """Minutes and 3D errors of two methods over seeds, each recorded under both sets."""
+    rows = []
+    for method, minutes in (("hi-lassie", (10.0, 12.0, 14.0)), ("artic3d", (30.0, 36.0))):
+        for seed, v in enumerate(minutes):
+            for set_ in ("clean", "occluded"):
+                ctx = ctx_factory(
+                    dataset="synthetic", set_=set_, method=method, split="dev", preset="wide",
+                    seed=seed,
+                )  # fmt: skip
+                rows.append(ctx.row("minutes", v, images=45, seconds=60 * v, timestamp=t0))
+                rows.append(ctx.row("joint3d_err_rel", 8.0 + seed, timestamp=t0))
+                rows.append(ctx.row("azim_err_deg", 100.0 + seed, timestamp=t0))
+                rows.append(ctx.row("azim_err_mirror_deg", 20.0 + seed, timestamp=t0))
+    lassie = ctx_factory(dataset="lassie", cls="tiger", method="artic3d", seed=0)
+    rows.append(lassie.row("minutes", 7.25, timestamp=t0))
+    return rows
+
+
+def test_minutes_table_per_class_and_method(ctx_factory, t0):
+    t = _tables(_timed_rows(ctx_factory, t0))
+    mt = t["minutes"]
+    assert mt.header == ["Dataset", "Preset", "Split", "Class", "ARTIC3D", "Hi-LASSIE"]
+    assert mt.rows == [  # one row per class, whichever sets recorded the run
+        ["lassie", "–", "none", "tiger", "7.2† (1 seed)", "–"],
+        ["synthetic", "wide", "dev", "zebra", "33.0 ± 4.2†", "12.0 ± 2.0†"],
+    ]
+    pr = t["presets"]
+    row = next(r for r in pr.rows if r[2:4] == ["clean", "Hi-LASSIE"])
+    assert row[pr.header.index("wide: minutes")] == "12.0 ± 2.0†"
+    assert row[pr.header.index("wide: joint err")] == "9.0 ± 1.0†"
+    assert row[pr.header.index("wide: azimuth err")] == "101.0 ± 1.0†"
+    assert row[pr.header.index("wide: azimuth err, mirror")] == "21.0 ± 1.0†"
+    seeds = t["seeds"]
+    assert "minutes (min)" in seeds.header and "azim_err_mirror_deg (deg)" in seeds.header
+    syn = t["synthetic"]
+    assert "joint3d_err_rel (% of GT extent)" in syn.header and "minutes (min)" in syn.header
+
+
+def test_tables_without_minutes_have_no_minutes_table(ctx_factory, t0):
+    assert "minutes" not in _tables(_spread_rows(ctx_factory, t0))

@@ -168,3 +168,40 @@ def test_data_unit_is_shared_by_methods(tiny_root: Path, overrides_for) -> None:
     ]
     keys = {r.units[0].key for r in runs}
     assert len(keys) == 1 and [r.units[0].skipped for r in runs][1:] == [True, True]
+
+
+def test_eval_minutes_sum_the_upstream_manifests(tmp_path: Path) -> None:
+    """The flow's ``minutes`` rows: the seconds the cell's unit manifests record, counting only
+    the instances evaluated and nothing the evaluation does not follow."""
+    from tasks.artifacts import MANIFEST, UnitResult
+    from tasks.context import StageContext
+    from tasks.evaluate import upstream_seconds
+
+    p = load_params(ROOT / "params.yaml", [f"pipeline.run_dir={tmp_path}/runs"])
+    assert p.pipeline.animate
+    ctx = StageContext(p, Cell("synthetic", "zebra"), "artic3d", "cpu", False, str(tmp_path))
+    lay, cell = ctx.layout, ctx.cell
+
+    def unit(path: Path, seconds: float | None) -> UnitResult:
+        path.mkdir(parents=True, exist_ok=True)
+        if seconds is not None:
+            (path / MANIFEST).write_text(json.dumps({"seconds": seconds}))
+        return UnitResult("x", str(path), "k", True, 0.0)
+
+    data = unit(lay.data_dir(cell), 2.0)
+    (Path(data.path) / "index.json").write_text(json.dumps([{"image_id": "a"}, {"image_id": "b"}]))
+    unit(lay.rough_fg_dir(cell, "artic3d"), 1.0)
+    unit(lay.enhanced_dir(cell, "artic3d", "a"), 0.5)
+    unit(lay.enhanced_dir(cell, "artic3d", "b"), 0.25)
+    unit(lay.features_dir(cell, "artic3d"), 3.0)
+    unit(lay.stage_dir(cell, "artic3d", "skeleton"), None)  # made without a manifest: unknown
+    joint = unit(lay.stage_dir(cell, "artic3d", "joint"), 30.0)
+    inst = unit(lay.instance_dir(cell, "artic3d", 0), 10.0)
+    unit(lay.instance_dir(cell, "artic3d", 1), 99.0)  # an earlier run's: not evaluated
+    unit(lay.animation_dir(cell, "artic3d", 0), 4.0)
+    unit(lay.stage_dir(cell, "artic3d", "eval"), 77.0)
+    assert upstream_seconds(ctx, data, joint, [inst]) == pytest.approx(50.75)
+    for d in (lay.method_dir(cell, "artic3d"), lay.data_dir(cell)):
+        for m in d.rglob(MANIFEST):
+            m.unlink()
+    assert upstream_seconds(ctx, data, joint, [inst]) is None

@@ -68,7 +68,7 @@ def test_joint_instance_eval_for_every_method(stage_dirs):
     edir.mkdir()
     run_eval(
         p, data, jdir, [root / "artic3d" / "inst1"], edir, "synthetic", "zebra", "artic3d", "cpu",
-        "hash", "rev",
+        "hash", "rev", run_seconds=90.0,
     )  # fmt: skip
     from artic3d_core.metrics.store import read_metrics
 
@@ -82,6 +82,15 @@ def test_joint_instance_eval_for_every_method(stage_dirs):
     for s in ("clean", "occluded"):
         for metric in ("pck", "pck_reference", "mask_iou", "clip_s1", "clip_s2", "azim_err_deg"):
             assert (s, metric) in got
+        for metric in ("azim_err_mirror_deg", "kp3d_err", "kp3d_err_rel", "joint3d_err"):
+            assert (s, metric) in got
+    by = {(r.set, r.metric): r for r in rows}
+    for s, n in (("clean", 3), ("occluded", 4)):
+        err = by[(s, "joint3d_err_rel")]
+        assert err.unit == "% of GT extent" and 0 < err.value < 100 and 0 < err.images <= n
+        assert by[(s, "azim_err_mirror_deg")].value <= by[(s, "azim_err_deg")].value
+        assert (by[(s, "minutes")].value, by[(s, "minutes")].seconds) == (1.5, 90.0)
+        assert by[(s, "minutes")].images == 4  # the whole run
     pck = {r.set: r for r in rows if r.metric == "pck"}
     assert pck["clean"].images == 3 and pck["occluded"].images == 4
     for metric in ("pck_bbox", "pck_bbox_mirror", "pck_bbox_mirror_gt"):  # same pairs as pck
