@@ -268,3 +268,35 @@ def test_relative_chroma_subtracts_each_images_own_mask_median():
     np.testing.assert_allclose(rel[0, 1:, 1:], 0)
     np.testing.assert_allclose(rel[0, 0, 0], [15.0, 23.0])
     np.testing.assert_allclose(rel[1], 0)
+
+
+def test_crop_scales_equal_to_the_configured_one_change_nothing(toy):
+    from artic3d_core.features.offline import offline_foreground
+
+    x, _ = toy
+    cfg = FeaturesConfig(mask_size=128)
+    cfg.offline.work_size = 128
+    cfg.offline.self_train_rounds = 1
+    a = offline_foreground(x, cfg.offline, 0)
+    b = offline_foreground(x, cfg.offline, 0, crop_scales=[cfg.offline.crop_scale] * 6)
+    assert np.array_equal(a.fg_full, b.fg_full) and np.array_equal(a.fg_prob, b.fg_prob)
+    with pytest.raises(ValueError, match="5 crop scales for 6 images"):
+        offline_foreground(x, cfg.offline, 0, crop_scales=[2.0] * 5)
+
+
+def test_whole_photo_crop_geometry():
+    """A crop at scale 1 is the whole photo padded to a square: the box prior covers most of
+    it and the background ring is the photo's own border band as well as the crop's."""
+    from artic3d_core.features.config import OfflineConfig
+    from artic3d_core.features.offline import crop_geometry
+
+    cfg = OfflineConfig()  # crop_scale 2, box_margin 0.2, border 0.08
+    rgb = np.zeros((100, 100, 3), np.float32)
+    rgb[20:80] = 0.5  # a landscape photo 100 × 60 padded above and below
+    box, ring = crop_geometry(rgb, cfg, 1.0)
+    assert box[5:95, 5:95].all() and not box[:5].any()  # half-width min(0.6, 0.45)
+    assert ring[20:28, 40].all() and ring[72:80, 40].all()  # the photo's top and bottom bands
+    assert not ring[28:72, 8:92].any()
+    box2, ring2 = crop_geometry(rgb, cfg, 2.0)  # a crop-protocol crop: the configured geometry
+    assert box2[20:80, 20:80].all() and not box2[19, 50] and not box2[50, 80]
+    assert not ring2[20:28, 40].any() and ring2[50, :8].all()
