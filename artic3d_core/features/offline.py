@@ -469,6 +469,7 @@ class _SegmentationInputs:
     ring: np.ndarray
     box_wide: np.ndarray
     scales: list[float | None]
+    saliency: np.ndarray | None = None
 
 
 def _segmentation_descriptors(
@@ -495,9 +496,28 @@ def _segmentation_descriptors(
     wide = np.stack(
         [crop_geometry(im, cfg, sc, 2.0)[0] for im, sc in zip(rgb, scales, strict=True)]
     )
+    sal = None
+    if cfg.saliency:
+        from artic3d_core.features.background_connectivity import boundary_saliency
+
+        sal = np.stack(
+            [
+                boundary_saliency(im, c, cfg.saliency_segments).saliency
+                for im, c in zip(rgb, content, strict=True)
+            ]
+        )
     return _SegmentationInputs(
-        s, seg, seg.reshape(-1, D), chroma, ab, inner, box, ring, wide, list(scales)
+        s, seg, seg.reshape(-1, D), chroma, ab, inner, box, ring, wide, list(scales), sal
     )
+
+
+def _with_saliency(prob: np.ndarray, sd: _SegmentationInputs, cfg: OfflineConfig) -> np.ndarray:
+    """(B, s, s) foreground probability → prob^(1 − w) · saliency^w (w = ``saliency_weight``;
+    unchanged when 0): the class model and the image's own boundary connectivity must agree."""
+    if sd.saliency is None or cfg.saliency_weight == 0:
+        return prob
+    w = cfg.saliency_weight
+    return (np.power(np.clip(prob, 0, 1), 1 - w) * np.power(sd.saliency, w)).astype(np.float32)
 
 
 def _class_scores(sd: _SegmentationInputs, cfg: OfflineConfig, seed: int) -> np.ndarray:
@@ -507,6 +527,9 @@ def _class_scores(sd: _SegmentationInputs, cfg: OfflineConfig, seed: int) -> np.
     neg = sd.ring & inner
     if not neg.any():  # crops without a visible ring (tight crops): the box outside
         neg = ~box & inner
+    if sd.saliency is not None:  # the image's own background, wherever it lies
+        pos = pos & (sd.saliency >= cfg.saliency_seed)
+        neg = neg | (inner & (sd.saliency < 1 - cfg.saliency_seed))
     prob = np.zeros((B, s, s), np.float32)
     for rnd in range(cfg.pu_rounds):
         prob = _pu_scores(sd.flat, pos.reshape(-1), neg.reshape(-1), cfg, seed + rnd)
@@ -554,8 +577,28 @@ def _appearance_margin(
         # the class score and the per-image margin must agree
         pm = 1.0 / (1.0 + np.exp(-cfg.margin_gain * margin))
         margin_prob[i] = pm * prob[i] * inner[i]
+    margin_prob = _with_saliency(margin_prob, sd, cfg)
+    for i in range(B):
         fg[i] = _estimate(margin_prob[i], box[i], cfg.fg_threshold, cfg.hole_fraction)
+        if sd.saliency is not None:
+            fg[i], margin_prob[i] = _salient_unless_found(
+                fg[i], margin_prob[i], sd.saliency[i], box[i], cfg
+            )
     return fg, margin_prob
+
+
+def _salient_unless_found(
+    est: np.ndarray, prob: np.ndarray, sal: np.ndarray, box: np.ndarray, cfg: OfflineConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """One image's (s, s) estimate and probability, or — when the class model covers less than
+    ``saliency_fallback`` of the image's salient object (the main component of saliency > 0.5)
+    — that object and the saliency. An instance unlike the rest of its class (a white horse
+    among brown ones) scores low under the class model everywhere; its own photo still says
+    where the object is."""
+    obj = _main_object(sal > 0.5, box, cfg.hole_fraction)
+    if not obj.any() or (est & obj).sum() >= cfg.saliency_fallback * obj.sum():
+        return est, prob
+    return obj, sal.astype(np.float32)
 
 
 def _self_train(
@@ -589,6 +632,7 @@ def _self_train(
             break
         p = _pu_scores(f_rnd, pos.reshape(-1), neg.reshape(-1), cfg, seed + 101 + rnd)
         p = np.stack([cv2.GaussianBlur(q, (0, 0), s / 256) for q in p.reshape(B, s, s)]) * inner
+        p = _with_saliency(p, sd, cfg)
         for i in range(B):
             est = _estimate(p[i], box[i], cfg.fg_threshold, cfg.hole_fraction)
             new = _refine(rgb_r[i], p[i], est, cfg, cfg.self_train_confident, sd.scales[i])

@@ -300,3 +300,48 @@ def test_whole_photo_crop_geometry():
     box2, ring2 = crop_geometry(rgb, cfg, 2.0)  # a crop-protocol crop: the configured geometry
     assert box2[20:80, 20:80].all() and not box2[19, 50] and not box2[50, 80]
     assert not ring2[20:28, 40].any() and ring2[50, :8].all()
+
+
+def test_salient_object_replaces_an_estimate_that_misses_it():
+    """The class model's estimate covers < saliency_fallback of the image's salient object: the
+    object and the saliency replace it; an estimate that finds the object is kept."""
+    from artic3d_core.features.config import OfflineConfig
+    from artic3d_core.features.offline import _salient_unless_found
+
+    cfg = OfflineConfig(saliency=True, saliency_fallback=0.25)
+    box = np.ones((40, 40), bool)
+    sal = np.zeros((40, 40), np.float32)
+    sal[10:30, 10:30] = 0.8  # the salient object, 400 px
+    prob = np.full((40, 40), 0.3, np.float32)
+    missed = np.zeros((40, 40), bool)
+    missed[0:5, 0:5] = True  # a corner patch: covers none of it
+    est, p = _salient_unless_found(missed, prob, sal, box, cfg)
+    assert (est == (sal > 0.5)).all() and np.array_equal(p, sal)
+    found = np.zeros((40, 40), bool)
+    found[10:30, 10:16] = True  # 120 px of the object = 0.3 ≥ 0.25
+    est, p = _salient_unless_found(found, prob, sal, box, cfg)
+    assert est is found and p is prob
+    est, p = _salient_unless_found(missed, prob, np.zeros_like(sal), box, cfg)  # nothing salient
+    assert est is missed and p is prob
+
+
+def test_saliency_finds_an_instance_unlike_its_class(make_toy_class):
+    """Five brown animals and a white one: the class model learns 'brown'; the white animal's
+    own boundary connectivity still says where it is."""
+    from artic3d_core.features.offline import offline_foreground
+
+    imgs, parts = make_toy_class(6, 128, "plain", seed=0)
+    rng = np.random.default_rng(5)
+    white = np.clip(0.92 + rng.normal(0, 0.02, (128, 128, 3)), 0, 1).astype(np.float32)
+    imgs = imgs.copy()
+    imgs[5] = np.where((parts[5] > 0)[..., None], white, imgs[5])
+    x = torch.from_numpy(imgs).permute(0, 3, 1, 2)
+    iou = {}
+    for on in (False, True):
+        cfg = FeaturesConfig(mask_size=128)
+        cfg.offline.work_size = 128
+        cfg.offline.saliency = on
+        r = offline_foreground(x, cfg.offline, 0)
+        iou[on] = np.array(_iou(r.fg_full, parts > 0))
+    assert iou[True][5] > 0.82 and iou[True][5] > iou[False][5] + 0.05, iou
+    assert iou[True].mean() > 0.88, iou
