@@ -355,6 +355,7 @@ def offline_foreground(
     seed: int,
     segment: bool = True,
     crop_scales: list[float] | None = None,
+    box_sources: list[str] | None = None,
 ) -> OfflineFeatures:
     """Co-segmentation of one class's crops. images: (B, 3, H, W) in [0,1] → foreground at
     the work size and at ``min(refine_size, H)``. ``segment=False``: descriptors only (the
@@ -368,9 +369,12 @@ def offline_foreground(
 
     ``crop_scales``: the crop scale of each image (docs/method.md §1.4; 1 = the whole photo
     padded to a square), so that each crop's central box and background ring follow how it
-    was made; None: every crop was made with ``cfg.crop_scale``."""
+    was made; None: every crop was made with ``cfg.crop_scale``. ``box_sources``: where each
+    crop's box came from (the data stage's ``box_source``); with ``cfg.saliency`` "auto" the
+    per-image saliency prior applies to crops whose box was guessed (``SALIENCY_SOURCES``);
+    None: every box is trusted."""
     n = cfg.ensemble if segment else 1
-    runs = [_cosegment(images, cfg, seed + k, segment, crop_scales) for k in range(n)]
+    runs = [_cosegment(images, cfg, seed + k, segment, crop_scales, box_sources) for k in range(n)]
     if n == 1:
         return runs[0]
     votes = np.sum([r.fg_full for r in runs], 0)
@@ -414,6 +418,7 @@ def _cosegment(
     seed: int,
     segment: bool = True,
     crop_scales: list[float] | None = None,
+    box_sources: list[str] | None = None,
 ) -> OfflineFeatures:
     """One co-segmentation (steps 1–5 of the module docstring) with one seed. The part
     descriptors are computed at ``work_size``; the segmentation (steps 1–3 and the
@@ -429,7 +434,9 @@ def _cosegment(
     scales = list(crop_scales) if crop_scales is not None else [None] * B
     if len(scales) != B:
         raise ValueError(f"offline features: {len(scales)} crop scales for {B} images")
-    sd = _segmentation_descriptors(x, cfg, scales)
+    if box_sources is not None and len(box_sources) != B:
+        raise ValueError(f"offline features: {len(box_sources)} box sources for {B} images")
+    sd = _segmentation_descriptors(x, cfg, scales, saliency_images(cfg, box_sources, B))
     prob = _class_scores(sd, cfg, seed)
     fg, margin_prob = _appearance_margin(sd, prob, cfg, seed)
     rgb_r = _resized_rgb(x, min(cfg.refine_size, x.shape[-1]))
@@ -470,10 +477,25 @@ class _SegmentationInputs:
     box_wide: np.ndarray
     scales: list[float | None]
     saliency: np.ndarray | None = None
+    use_sal: np.ndarray | None = None
+
+
+SALIENCY_SOURCES = ("estimate", "whole")  # crop boxes that were guessed, not given or found
+
+
+def saliency_images(cfg: OfflineConfig, box_sources: list[str] | None, n: int) -> np.ndarray:
+    """(n,) bool: the images that take the per-image saliency prior — all ("on"), none
+    ("off"), or ("auto") those whose crop box was guessed (``SALIENCY_SOURCES``): there the
+    crop geometry says little about where the animal is."""
+    if cfg.saliency == "on":
+        return np.ones(n, bool)
+    if cfg.saliency == "off" or box_sources is None:
+        return np.zeros(n, bool)
+    return np.array([s in SALIENCY_SOURCES for s in box_sources], bool)
 
 
 def _segmentation_descriptors(
-    x: torch.Tensor, cfg: OfflineConfig, scales: list[float | None]
+    x: torch.Tensor, cfg: OfflineConfig, scales: list[float | None], use_sal: np.ndarray
 ) -> _SegmentationInputs:
     """Step 1: descriptors at ``segment_size`` (never above the input's resolution)."""
     s = min(cfg.segment_size, x.shape[-1])
@@ -497,17 +519,19 @@ def _segmentation_descriptors(
         [crop_geometry(im, cfg, sc, 2.0)[0] for im, sc in zip(rgb, scales, strict=True)]
     )
     sal = None
-    if cfg.saliency:
+    if use_sal.any():
         from artic3d_core.features.background_connectivity import boundary_saliency
 
         sal = np.stack(
             [
                 boundary_saliency(im, c, cfg.saliency_segments).saliency
-                for im, c in zip(rgb, content, strict=True)
+                if u
+                else np.zeros((s, s), np.float32)
+                for im, c, u in zip(rgb, content, use_sal, strict=True)
             ]
         )
     return _SegmentationInputs(
-        s, seg, seg.reshape(-1, D), chroma, ab, inner, box, ring, wide, list(scales), sal
+        s, seg, seg.reshape(-1, D), chroma, ab, inner, box, ring, wide, list(scales), sal, use_sal
     )
 
 
@@ -517,7 +541,10 @@ def _with_saliency(prob: np.ndarray, sd: _SegmentationInputs, cfg: OfflineConfig
     if sd.saliency is None or cfg.saliency_weight == 0:
         return prob
     w = cfg.saliency_weight
-    return (np.power(np.clip(prob, 0, 1), 1 - w) * np.power(sd.saliency, w)).astype(np.float32)
+    out = prob.astype(np.float32, copy=True)
+    u = sd.use_sal
+    out[u] = np.power(np.clip(prob[u], 0, 1), 1 - w) * np.power(sd.saliency[u], w)
+    return out
 
 
 def _class_scores(sd: _SegmentationInputs, cfg: OfflineConfig, seed: int) -> np.ndarray:
@@ -528,8 +555,9 @@ def _class_scores(sd: _SegmentationInputs, cfg: OfflineConfig, seed: int) -> np.
     if not neg.any():  # crops without a visible ring (tight crops): the box outside
         neg = ~box & inner
     if sd.saliency is not None:  # the image's own background, wherever it lies
-        pos = pos & (sd.saliency >= cfg.saliency_seed)
-        neg = neg | (inner & (sd.saliency < 1 - cfg.saliency_seed))
+        u = sd.use_sal[:, None, None]
+        pos = pos & (~u | (sd.saliency >= cfg.saliency_seed))
+        neg = neg | (u & inner & (sd.saliency < 1 - cfg.saliency_seed))
     prob = np.zeros((B, s, s), np.float32)
     for rnd in range(cfg.pu_rounds):
         prob = _pu_scores(sd.flat, pos.reshape(-1), neg.reshape(-1), cfg, seed + rnd)
@@ -580,7 +608,7 @@ def _appearance_margin(
     margin_prob = _with_saliency(margin_prob, sd, cfg)
     for i in range(B):
         fg[i] = _estimate(margin_prob[i], box[i], cfg.fg_threshold, cfg.hole_fraction)
-        if sd.saliency is not None:
+        if sd.saliency is not None and sd.use_sal[i]:
             fg[i], margin_prob[i] = _salient_unless_found(
                 fg[i], margin_prob[i], sd.saliency[i], box[i], cfg
             )

@@ -308,7 +308,7 @@ def test_salient_object_replaces_an_estimate_that_misses_it():
     from artic3d_core.features.config import OfflineConfig
     from artic3d_core.features.offline import _salient_unless_found
 
-    cfg = OfflineConfig(saliency=True, saliency_fallback=0.25)
+    cfg = OfflineConfig(saliency="on", saliency_fallback=0.25)
     box = np.ones((40, 40), bool)
     sal = np.zeros((40, 40), np.float32)
     sal[10:30, 10:30] = 0.8  # the salient object, 400 px
@@ -337,11 +337,36 @@ def test_saliency_finds_an_instance_unlike_its_class(make_toy_class):
     imgs[5] = np.where((parts[5] > 0)[..., None], white, imgs[5])
     x = torch.from_numpy(imgs).permute(0, 3, 1, 2)
     iou = {}
-    for on in (False, True):
+    for mode in ("off", "on"):
         cfg = FeaturesConfig(mask_size=128)
         cfg.offline.work_size = 128
-        cfg.offline.saliency = on
+        cfg.offline.saliency = mode
+        cfg.offline.saliency_weight = 0.0
         r = offline_foreground(x, cfg.offline, 0)
-        iou[on] = np.array(_iou(r.fg_full, parts > 0))
-    assert iou[True][5] > 0.82 and iou[True][5] > iou[False][5] + 0.05, iou
-    assert iou[True].mean() > 0.88, iou
+        iou[mode] = np.array(_iou(r.fg_full, parts > 0))
+    assert iou["on"][5] > 0.82 and iou["on"][5] > iou["off"][5] + 0.05, iou
+    assert iou["on"].mean() > 0.88, iou
+
+
+def test_saliency_auto_applies_to_guessed_boxes_only(toy):
+    """With ``saliency: auto`` crops from given or found boxes keep the geometry prior alone
+    (bit for bit); crops whose box was guessed take the saliency prior."""
+    from artic3d_core.features.offline import offline_foreground, saliency_images
+
+    x, _ = toy
+    cfg = FeaturesConfig(mask_size=128)
+    cfg.offline.work_size = 128
+    cfg.offline.self_train_rounds = 1
+    assert cfg.offline.saliency == "auto"
+    src = ["keypoints", "user", "mask", "alpha", "saliency", "estimate"]
+    assert saliency_images(cfg.offline, src, 6).tolist() == [False] * 5 + [True]
+    assert not saliency_images(cfg.offline, None, 6).any()
+    off = cfg.model_copy(deep=True)
+    off.offline.saliency = "off"
+    a = offline_foreground(x, off.offline, 0)
+    b = offline_foreground(x, cfg.offline, 0, box_sources=src[:5] + ["user"])
+    assert np.array_equal(a.fg_full, b.fg_full) and np.array_equal(a.fg_prob, b.fg_prob)
+    c = offline_foreground(x, cfg.offline, 0, box_sources=src)
+    assert not np.array_equal(a.fg_prob[5], c.fg_prob[5])
+    with pytest.raises(ValueError, match="5 box sources for 6 images"):
+        offline_foreground(x, cfg.offline, 0, box_sources=src[:5])
