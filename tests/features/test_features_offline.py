@@ -364,7 +364,7 @@ def test_saliency_auto_applies_to_guessed_boxes_only(toy):
     off = cfg.model_copy(deep=True)
     off.offline.saliency = "off"
     a = offline_foreground(x, off.offline, 0)
-    b = offline_foreground(x, cfg.offline, 0, box_sources=src[:5] + ["user"])
+    b = offline_foreground(x, cfg.offline, 0, box_sources=[*src[:5], "user"])
     assert np.array_equal(a.fg_full, b.fg_full) and np.array_equal(a.fg_prob, b.fg_prob)
     c = offline_foreground(x, cfg.offline, 0, box_sources=src)
     assert not np.array_equal(a.fg_prob[5], c.fg_prob[5])
