@@ -88,7 +88,10 @@ def evaluate(
     crops = [crop_record(r, size) for r in recs]
     x = torch.stack([c.image for c in crops])
     t0 = time.perf_counter()
-    res = extract_features(x, backend, cfg)
+    res = extract_features(
+        x, backend, cfg, crop_scales=[c.scale for c in crops],
+        box_sources=[str(r.meta["box_source"]) for r in recs],
+    )  # fmt: skip
     sec = time.perf_counter() - t0
     fg = torch.nn.functional.interpolate(res.masks[:, None].float(), size=(size, size))[:, 0] > 0
     rows = []

@@ -77,6 +77,19 @@ class OfflineConfig(StrictModel):
     # …and thin parts (narrower than this × side) that only some runs found and that touch the
     # voted body are added back: a tail one run kept is otherwise voted away (0 = plain vote)
     ensemble_keep_thin: float = Field(0.0, ge=0, lt=0.5)
+    # per-image boundary-connectivity saliency (features/background_connectivity.py) for crops
+    # whose box was guessed ("auto": box source estimate / whole), every crop ("on") or none
+    # ("off"): salient pixels of the box (≥ saliency_seed) / non-salient pixels anywhere
+    # (< 1 − saliency_seed) seed the class classifier, an image the class model misses starts
+    # from its salient object (saliency_fallback), and its foreground probability becomes
+    # prob^(1 − w) · saliency^w (w = saliency_weight; 0 = not combined)
+    saliency: Literal["auto", "on", "off"] = "auto"
+    saliency_weight: float = Field(0.5, ge=0, lt=1)
+    saliency_seed: float = Field(0.6, gt=0.5, lt=1)
+    saliency_segments: int = Field(250, ge=16)  # SLIC superpixels per photo
+    # an image whose class-model estimate covers less than this fraction of its salient object
+    # starts from that object instead (an instance unlike its class); 0 = never
+    saliency_fallback: float = Field(0.25, ge=0, le=1)
     position_weight: float = Field(4.0, ge=0)  # weight of mask-relative position in part features
     # part positions in each animal's own left/right facing frame (features/facing.py); False:
     # image frame (clusters then mean "left end", and half the azimuths start mirrored)

@@ -3,7 +3,9 @@
 No ground truth is read. It stands in for DINO where no weights exist (docs/method.md §2). The
 inputs are *crops* made by the crop protocol (docs/method.md §1.4): a square of side s·max(w, h)
 centred on the animal (s = ``crop_scale``, 2.0 by default), zero-padded where it leaves the photo.
-That geometry is the only prior used:
+That geometry is the only prior used; it follows each crop's own scale when the caller gives
+it (``crop_scales``; a whole-photo crop, scale 1, also seeds background on the photo's own
+border band, :func:`crop_geometry`):
 
 1. Per-pixel descriptors at ``segment_size``² (the part clusters of step 6 use their own at
    ``work_size``²): CIE-Lab colour at two blur scales, gradient energy, orientation energy and
@@ -181,13 +183,44 @@ def reflect_fill(rgb: np.ndarray) -> np.ndarray:
     return cv2.copyMakeBorder(photo, r0, s0 - r1, c0, s1 - c1, cv2.BORDER_REFLECT_101)
 
 
-def _geometry(s: int, cfg: OfflineConfig, widen: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+def _geometry(
+    s: int, cfg: OfflineConfig, widen: float = 1.0, scale: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(box, ring) bool (s, s): the central box expected to hold the animal (its margin
-    × ``widen``) and the outer ring expected to be background (crop protocol geometry)."""
+    × ``widen``) and the outer ring expected to be background (crop protocol geometry) of a
+    crop made with ``scale`` (default ``cfg.crop_scale``)."""
     yy, xx = (np.mgrid[0:s, 0:s] + 0.5) / s - 0.5
-    half = min(0.5 * (1 + widen * cfg.box_margin) / cfg.crop_scale, 0.45)
+    half = min(0.5 * (1 + widen * cfg.box_margin) / (scale or cfg.crop_scale), 0.45)
     box = (np.abs(yy) < half) & (np.abs(xx) < half)
     ring = np.maximum(np.abs(yy), np.abs(xx)) > 0.5 - cfg.border
+    return box, ring
+
+
+def _photo_ring(rgb: np.ndarray, border: float) -> np.ndarray:
+    """(s, s) bool: the outer band (``border`` × s wide) of the photo inside a crop
+    (:func:`_content_box`), i.e. the photo's own border where padding surrounds it."""
+    s = rgb.shape[0]
+    out = np.zeros((s, s), bool)
+    box = _content_box(rgb)
+    if box is None:
+        return out
+    r0, r1, c0, c1 = box
+    b = max(1, round(border * s))
+    out[r0:r1, c0:c1] = True
+    out[r0 + b : r1 - b, c0 + b : c1 - b] = False
+    return out
+
+
+def crop_geometry(
+    rgb: np.ndarray, cfg: OfflineConfig, scale: float | None = None, widen: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(box, ring) bool (s, s) of one (s, s, 3) crop made with crop ``scale`` (None: the
+    configured one). A crop with scale ≤ 1 is the whole photo padded to a square (no box was
+    found for the animal): its ring is then the photo's own border band as well, since the
+    crop's ring lies mostly in the padding."""
+    box, ring = _geometry(rgb.shape[0], cfg, widen, scale)
+    if scale is not None and scale <= 1.0:
+        ring = ring | _photo_ring(rgb, cfg.border)
     return box, ring
 
 
@@ -274,10 +307,11 @@ def grabcut_image(rgb: np.ndarray, chroma_gain: float) -> np.ndarray:
 
 def relative_chroma(ab: np.ndarray, fg: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     """(B, s, s, 2) Lab chroma, (B, s, s) bool masks → (B, s, s, 2): each image's chroma minus
-    the median chroma of its own mask (of ``fallback`` (s, s) bool where the mask is empty)."""
+    the median chroma of its own mask (of ``fallback``, (s, s) or per image (B, s, s) bool,
+    where the mask is empty)."""
     out = np.empty_like(ab)
     for i in range(ab.shape[0]):
-        ref = fg[i] if fg[i].any() else fallback
+        ref = fg[i] if fg[i].any() else (fallback[i] if fallback.ndim == 3 else fallback)
         out[i] = ab[i] - np.median(ab[i][ref], 0)
     return out
 
@@ -291,11 +325,17 @@ def _estimate(
 
 
 def _refine(
-    rgb: np.ndarray, prob: np.ndarray, est: np.ndarray, cfg: OfflineConfig, confident: float = 1.0
+    rgb: np.ndarray,
+    prob: np.ndarray,
+    est: np.ndarray,
+    cfg: OfflineConfig,
+    confident: float = 1.0,
+    scale: float | None = None,
 ) -> np.ndarray:
     """GrabCut at the resolution of ``rgb`` (r, r, 3) from a work-size estimate, then the
-    opening and the main object in the central box. Returns (r, r) bool."""
-    box_r, _ = _geometry(rgb.shape[0], cfg)
+    opening and the main object in the central box of a crop made with ``scale``. Returns
+    (r, r) bool."""
+    box_r, _ = _geometry(rgb.shape[0], cfg, scale=scale)
     return _main_object(
         _opening(_grabcut(rgb, prob, est, cfg, confident), cfg.opening), box_r, cfg.hole_fraction
     )
@@ -310,7 +350,12 @@ def _opening(fg: np.ndarray, frac: float) -> np.ndarray:
 
 
 def offline_foreground(
-    images: torch.Tensor, cfg: OfflineConfig, seed: int, segment: bool = True
+    images: torch.Tensor,
+    cfg: OfflineConfig,
+    seed: int,
+    segment: bool = True,
+    crop_scales: list[float] | None = None,
+    box_sources: list[str] | None = None,
 ) -> OfflineFeatures:
     """Co-segmentation of one class's crops. images: (B, 3, H, W) in [0,1] → foreground at
     the work size and at ``min(refine_size, H)``. ``segment=False``: descriptors only (the
@@ -320,9 +365,16 @@ def offline_foreground(
     sampling of the classifiers' training pixels and the k-means starts differ), majority-voted
     per pixel at the refinement size (ties → background); ``fg_prob`` is their mean. With
     ``cfg.ensemble_keep_thin`` > 0, thin parts that only some runs found (a tail) are added
-    back (:func:`keep_thin_parts`)."""
+    back (:func:`keep_thin_parts`).
+
+    ``crop_scales``: the crop scale of each image (docs/method.md §1.4; 1 = the whole photo
+    padded to a square), so that each crop's central box and background ring follow how it
+    was made; None: every crop was made with ``cfg.crop_scale``. ``box_sources``: where each
+    crop's box came from (the data stage's ``box_source``); with ``cfg.saliency`` "auto" the
+    per-image saliency prior applies to crops whose box was guessed (``SALIENCY_SOURCES``);
+    None: every box is trusted."""
     n = cfg.ensemble if segment else 1
-    runs = [_cosegment(images, cfg, seed + k, segment) for k in range(n)]
+    runs = [_cosegment(images, cfg, seed + k, segment, crop_scales, box_sources) for k in range(n)]
     if n == 1:
         return runs[0]
     votes = np.sum([r.fg_full for r in runs], 0)
@@ -361,7 +413,12 @@ def keep_thin_parts(vote: np.ndarray, union: np.ndarray, width: float) -> np.nda
 
 
 def _cosegment(
-    images: torch.Tensor, cfg: OfflineConfig, seed: int, segment: bool = True
+    images: torch.Tensor,
+    cfg: OfflineConfig,
+    seed: int,
+    segment: bool = True,
+    crop_scales: list[float] | None = None,
+    box_sources: list[str] | None = None,
 ) -> OfflineFeatures:
     """One co-segmentation (steps 1–5 of the module docstring) with one seed. The part
     descriptors are computed at ``work_size``; the segmentation (steps 1–3 and the
@@ -374,11 +431,18 @@ def _cosegment(
         r = min(cfg.refine_size, x.shape[-1])
         empty = np.zeros((B, w, w), bool)
         return OfflineFeatures(desc, empty, empty.astype(np.float32), np.zeros((B, r, r), bool))
-    sd = _segmentation_descriptors(x, cfg)
+    scales = list(crop_scales) if crop_scales is not None else [None] * B
+    if len(scales) != B:
+        raise ValueError(f"offline features: {len(scales)} crop scales for {B} images")
+    if box_sources is not None and len(box_sources) != B:
+        raise ValueError(f"offline features: {len(box_sources)} box sources for {B} images")
+    sd = _segmentation_descriptors(x, cfg, scales, saliency_images(cfg, box_sources, B))
     prob = _class_scores(sd, cfg, seed)
     fg, margin_prob = _appearance_margin(sd, prob, cfg, seed)
     rgb_r = _resized_rgb(x, min(cfg.refine_size, x.shape[-1]))
-    fg_full = np.stack([_refine(rgb_r[i], margin_prob[i], fg[i], cfg) for i in range(B)])
+    fg_full = np.stack(
+        [_refine(rgb_r[i], margin_prob[i], fg[i], cfg, scale=sd.scales[i]) for i in range(B)]
+    )
     if cfg.self_train_rounds:
         fg_full, margin_prob = _self_train(sd, rgb_r, fg_full, margin_prob, cfg, seed)
     if sd.s != w:
@@ -399,7 +463,8 @@ class _SegmentationInputs:
     """Step 1 at the segmentation size s: ``seg`` (B, s, s, D) class-standardised descriptors
     (``flat`` the same as (B·s·s, D)); ``chroma`` (B·s·s, 1) standardised |(a, b)|; ``ab``
     (B, s, s, 2) raw Lab chroma when ``self_train_relative``; ``inner`` (B, s, s) photo pixels
-    away from the padding edge; ``box``/``ring`` (s, s) the crop geometry."""
+    away from the padding edge; ``box``/``ring``/``box_wide`` (B, s, s) each crop's geometry
+    (:func:`crop_geometry`; ``box_wide`` with twice the margin) for its crop ``scales``."""
 
     s: int
     seg: np.ndarray
@@ -409,9 +474,29 @@ class _SegmentationInputs:
     inner: np.ndarray
     box: np.ndarray
     ring: np.ndarray
+    box_wide: np.ndarray
+    scales: list[float | None]
+    saliency: np.ndarray | None = None
+    use_sal: np.ndarray | None = None
 
 
-def _segmentation_descriptors(x: torch.Tensor, cfg: OfflineConfig) -> _SegmentationInputs:
+SALIENCY_SOURCES = ("estimate", "whole")  # crop boxes that were guessed, not given or found
+
+
+def saliency_images(cfg: OfflineConfig, box_sources: list[str] | None, n: int) -> np.ndarray:
+    """(n,) bool: the images that take the per-image saliency prior — all ("on"), none
+    ("off"), or ("auto") those whose crop box was guessed (``SALIENCY_SOURCES``): there the
+    crop geometry says little about where the animal is."""
+    if cfg.saliency == "on":
+        return np.ones(n, bool)
+    if cfg.saliency == "off" or box_sources is None:
+        return np.zeros(n, bool)
+    return np.array([s in SALIENCY_SOURCES for s in box_sources], bool)
+
+
+def _segmentation_descriptors(
+    x: torch.Tensor, cfg: OfflineConfig, scales: list[float | None], use_sal: np.ndarray
+) -> _SegmentationInputs:
     """Step 1: descriptors at ``segment_size`` (never above the input's resolution)."""
     s = min(cfg.segment_size, x.shape[-1])
     rgb = _resized_rgb(x, s)
@@ -428,23 +513,57 @@ def _segmentation_descriptors(x: torch.Tensor, cfg: OfflineConfig) -> _Segmentat
     content = np.stack([content_mask(im) for im in rgb])
     # a few pixels of resampling blur at the padding edge are neither photo nor padding
     inner = np.stack([ndimage.binary_erosion(c, iterations=2) for c in content])
-    box, ring = _geometry(s, cfg)
-    return _SegmentationInputs(s, seg, seg.reshape(-1, D), chroma, ab, inner, box, ring)
+    geo = [crop_geometry(im, cfg, sc) for im, sc in zip(rgb, scales, strict=True)]
+    box, ring = np.stack([g[0] for g in geo]), np.stack([g[1] for g in geo])
+    wide = np.stack(
+        [crop_geometry(im, cfg, sc, 2.0)[0] for im, sc in zip(rgb, scales, strict=True)]
+    )
+    sal = None
+    if use_sal.any():
+        from artic3d_core.features.background_connectivity import boundary_saliency
+
+        sal = np.stack(
+            [
+                boundary_saliency(im, c, cfg.saliency_segments).saliency
+                if u
+                else np.zeros((s, s), np.float32)
+                for im, c, u in zip(rgb, content, use_sal, strict=True)
+            ]
+        )
+    return _SegmentationInputs(
+        s, seg, seg.reshape(-1, D), chroma, ab, inner, box, ring, wide, list(scales), sal, use_sal
+    )
+
+
+def _with_saliency(prob: np.ndarray, sd: _SegmentationInputs, cfg: OfflineConfig) -> np.ndarray:
+    """(B, s, s) foreground probability → prob^(1 − w) · saliency^w (w = ``saliency_weight``;
+    unchanged when 0): the class model and the image's own boundary connectivity must agree."""
+    if sd.saliency is None or cfg.saliency_weight == 0:
+        return prob
+    w = cfg.saliency_weight
+    out = prob.astype(np.float32, copy=True)
+    u = sd.use_sal
+    out[u] = np.power(np.clip(prob[u], 0, 1), 1 - w) * np.power(sd.saliency[u], w)
+    return out
 
 
 def _class_scores(sd: _SegmentationInputs, cfg: OfflineConfig, seed: int) -> np.ndarray:
     """Step 2: class-wide positive–unlabelled scores (B, s, s), ``pu_rounds`` re-draws."""
     B, s, box, inner = sd.inner.shape[0], sd.s, sd.box, sd.inner
-    pos = box[None] & inner
-    neg = sd.ring[None] & inner
+    pos = box & inner
+    neg = sd.ring & inner
     if not neg.any():  # crops without a visible ring (tight crops): the box outside
-        neg = ~box[None] & inner
+        neg = ~box & inner
+    if sd.saliency is not None:  # the image's own background, wherever it lies
+        u = sd.use_sal[:, None, None]
+        pos = pos & (~u | (sd.saliency >= cfg.saliency_seed))
+        neg = neg | (u & inner & (sd.saliency < 1 - cfg.saliency_seed))
     prob = np.zeros((B, s, s), np.float32)
     for rnd in range(cfg.pu_rounds):
         prob = _pu_scores(sd.flat, pos.reshape(-1), neg.reshape(-1), cfg, seed + rnd)
         prob = prob.reshape(B, s, s) * inner
-        pos = (prob > cfg.core_threshold) & box[None]
-        neg = (sd.ring[None] & inner) | ((prob < 1 - cfg.core_threshold) & inner)
+        pos = (prob > cfg.core_threshold) & box
+        neg = (sd.ring & inner) | ((prob < 1 - cfg.core_threshold) & inner)
     return prob
 
 
@@ -459,9 +578,9 @@ def _appearance_margin(
     rng = np.random.default_rng(seed)
     km = dict(niter=cfg.kmeans_niter, nredo=cfg.kmeans_nredo)
     core = np.stack([ndimage.binary_erosion(p > cfg.core_threshold, iterations=2) for p in prob])
-    core &= box[None]
+    core &= box
     if not core.any():
-        core = (prob > 0.5) & box[None]
+        core = (prob > 0.5) & box
     if not core.any():
         raise ValueError("offline features: no foreground found in any image")
 
@@ -469,7 +588,6 @@ def _appearance_margin(
         idx = np.flatnonzero(m.reshape(-1))
         return idx if idx.size <= n else rng.choice(idx, n, replace=False)
 
-    box_wide, _ = _geometry(s, cfg, widen=2.0)
     c_f = kmeans(
         sd.flat[sample(core, cfg.sample_per_image * 4)], cfg.n_fg_clusters, seed=seed, **km
     )
@@ -478,17 +596,37 @@ def _appearance_margin(
     D = sd.seg.shape[-1]
     for i in range(B):
         fi = sd.seg[i].reshape(-1, D)
-        bgm = inner[i] & (~box_wide | (prob[i] < 1 - cfg.core_threshold))
+        bgm = inner[i] & (~sd.box_wide[i] | (prob[i] < 1 - cfg.core_threshold))
         if not bgm.any():
-            bgm = inner[i] & ~box
+            bgm = inner[i] & ~box[i]
         c_b = kmeans(fi[sample(bgm, cfg.sample_per_image)], cfg.n_bg_clusters, seed=seed + i, **km)
         margin = np.sqrt(sq_dists(fi, c_b).min(1)) - np.sqrt(sq_dists(fi, c_f).min(1))
         margin = cv2.GaussianBlur(margin.reshape(s, s).astype(np.float32), (0, 0), 0.7 * s / 256)
         # the class score and the per-image margin must agree
         pm = 1.0 / (1.0 + np.exp(-cfg.margin_gain * margin))
         margin_prob[i] = pm * prob[i] * inner[i]
-        fg[i] = _estimate(margin_prob[i], box, cfg.fg_threshold, cfg.hole_fraction)
+    margin_prob = _with_saliency(margin_prob, sd, cfg)
+    for i in range(B):
+        fg[i] = _estimate(margin_prob[i], box[i], cfg.fg_threshold, cfg.hole_fraction)
+        if sd.saliency is not None and sd.use_sal[i]:
+            fg[i], margin_prob[i] = _salient_unless_found(
+                fg[i], margin_prob[i], sd.saliency[i], box[i], cfg
+            )
     return fg, margin_prob
+
+
+def _salient_unless_found(
+    est: np.ndarray, prob: np.ndarray, sal: np.ndarray, box: np.ndarray, cfg: OfflineConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """One image's (s, s) estimate and probability, or — when the class model covers less than
+    ``saliency_fallback`` of the image's salient object (the main component of saliency > 0.5)
+    — that object and the saliency. An instance unlike the rest of its class (a white horse
+    among brown ones) scores low under the class model everywhere; its own photo still says
+    where the object is."""
+    obj = _main_object(sal > 0.5, box, cfg.hole_fraction)
+    if not obj.any() or (est & obj).sum() >= cfg.saliency_fallback * obj.sum():
+        return est, prob
+    return obj, sal.astype(np.float32)
 
 
 def _self_train(
@@ -517,14 +655,15 @@ def _self_train(
         di = np.stack([ndimage.binary_dilation(f, iterations=4) for f in fg_seg])
         t = typical[:, None, None]
         pos = er & t & inner
-        neg = ((~di & t) | ~box[None]) & inner
+        neg = ((~di & t) | ~box) & inner
         if not pos.any() or not neg.any():
             break
         p = _pu_scores(f_rnd, pos.reshape(-1), neg.reshape(-1), cfg, seed + 101 + rnd)
         p = np.stack([cv2.GaussianBlur(q, (0, 0), s / 256) for q in p.reshape(B, s, s)]) * inner
+        p = _with_saliency(p, sd, cfg)
         for i in range(B):
-            est = _estimate(p[i], box, cfg.fg_threshold, cfg.hole_fraction)
-            new = _refine(rgb_r[i], p[i], est, cfg, cfg.self_train_confident)
+            est = _estimate(p[i], box[i], cfg.fg_threshold, cfg.hole_fraction)
+            new = _refine(rgb_r[i], p[i], est, cfg, cfg.self_train_confident, sd.scales[i])
             fg_full[i] = _unless_collapsed(new, fg_full[i])
         margin_prob = p.astype(np.float32)
     return fg_full, margin_prob

@@ -268,3 +268,105 @@ def test_relative_chroma_subtracts_each_images_own_mask_median():
     np.testing.assert_allclose(rel[0, 1:, 1:], 0)
     np.testing.assert_allclose(rel[0, 0, 0], [15.0, 23.0])
     np.testing.assert_allclose(rel[1], 0)
+
+
+def test_crop_scales_equal_to_the_configured_one_change_nothing(toy):
+    from artic3d_core.features.offline import offline_foreground
+
+    x, _ = toy
+    cfg = FeaturesConfig(mask_size=128)
+    cfg.offline.work_size = 128
+    cfg.offline.self_train_rounds = 1
+    a = offline_foreground(x, cfg.offline, 0)
+    b = offline_foreground(x, cfg.offline, 0, crop_scales=[cfg.offline.crop_scale] * 6)
+    assert np.array_equal(a.fg_full, b.fg_full) and np.array_equal(a.fg_prob, b.fg_prob)
+    with pytest.raises(ValueError, match="5 crop scales for 6 images"):
+        offline_foreground(x, cfg.offline, 0, crop_scales=[2.0] * 5)
+
+
+def test_whole_photo_crop_geometry():
+    """A crop at scale 1 is the whole photo padded to a square: the box prior covers most of
+    it and the background ring is the photo's own border band as well as the crop's."""
+    from artic3d_core.features.config import OfflineConfig
+    from artic3d_core.features.offline import crop_geometry
+
+    cfg = OfflineConfig()  # crop_scale 2, box_margin 0.2, border 0.08
+    rgb = np.zeros((100, 100, 3), np.float32)
+    rgb[20:80] = 0.5  # a landscape photo 100 × 60 padded above and below
+    box, ring = crop_geometry(rgb, cfg, 1.0)
+    assert box[5:95, 5:95].all() and not box[:5].any()  # half-width min(0.6, 0.45)
+    assert ring[20:28, 40].all() and ring[72:80, 40].all()  # the photo's top and bottom bands
+    assert not ring[28:72, 8:92].any()
+    box2, ring2 = crop_geometry(rgb, cfg, 2.0)  # a crop-protocol crop: the configured geometry
+    assert box2[20:80, 20:80].all() and not box2[19, 50] and not box2[50, 80]
+    assert not ring2[20:28, 40].any() and ring2[50, :8].all()
+
+
+def test_salient_object_replaces_an_estimate_that_misses_it():
+    """The class model's estimate covers < saliency_fallback of the image's salient object: the
+    object and the saliency replace it; an estimate that finds the object is kept."""
+    from artic3d_core.features.config import OfflineConfig
+    from artic3d_core.features.offline import _salient_unless_found
+
+    cfg = OfflineConfig(saliency="on", saliency_fallback=0.25)
+    box = np.ones((40, 40), bool)
+    sal = np.zeros((40, 40), np.float32)
+    sal[10:30, 10:30] = 0.8  # the salient object, 400 px
+    prob = np.full((40, 40), 0.3, np.float32)
+    missed = np.zeros((40, 40), bool)
+    missed[0:5, 0:5] = True  # a corner patch: covers none of it
+    est, p = _salient_unless_found(missed, prob, sal, box, cfg)
+    assert (est == (sal > 0.5)).all() and np.array_equal(p, sal)
+    found = np.zeros((40, 40), bool)
+    found[10:30, 10:16] = True  # 120 px of the object = 0.3 ≥ 0.25
+    est, p = _salient_unless_found(found, prob, sal, box, cfg)
+    assert est is found and p is prob
+    est, p = _salient_unless_found(missed, prob, np.zeros_like(sal), box, cfg)  # nothing salient
+    assert est is missed and p is prob
+
+
+def test_saliency_finds_an_instance_unlike_its_class(make_toy_class):
+    """Five brown animals and a white one: the class model learns 'brown'; the white animal's
+    own boundary connectivity still says where it is."""
+    from artic3d_core.features.offline import offline_foreground
+
+    imgs, parts = make_toy_class(6, 128, "plain", seed=0)
+    rng = np.random.default_rng(5)
+    white = np.clip(0.92 + rng.normal(0, 0.02, (128, 128, 3)), 0, 1).astype(np.float32)
+    imgs = imgs.copy()
+    imgs[5] = np.where((parts[5] > 0)[..., None], white, imgs[5])
+    x = torch.from_numpy(imgs).permute(0, 3, 1, 2)
+    iou = {}
+    for mode in ("off", "on"):
+        cfg = FeaturesConfig(mask_size=128)
+        cfg.offline.work_size = 128
+        cfg.offline.saliency = mode
+        cfg.offline.saliency_weight = 0.0
+        r = offline_foreground(x, cfg.offline, 0)
+        iou[mode] = np.array(_iou(r.fg_full, parts > 0))
+    assert iou["on"][5] > 0.82 and iou["on"][5] > iou["off"][5] + 0.05, iou
+    assert iou["on"].mean() > 0.88, iou
+
+
+def test_saliency_auto_applies_to_guessed_boxes_only(toy):
+    """With ``saliency: auto`` crops from given or found boxes keep the geometry prior alone
+    (bit for bit); crops whose box was guessed take the saliency prior."""
+    from artic3d_core.features.offline import offline_foreground, saliency_images
+
+    x, _ = toy
+    cfg = FeaturesConfig(mask_size=128)
+    cfg.offline.work_size = 128
+    cfg.offline.self_train_rounds = 1
+    assert cfg.offline.saliency == "auto"
+    src = ["keypoints", "user", "mask", "alpha", "saliency", "estimate"]
+    assert saliency_images(cfg.offline, src, 6).tolist() == [False] * 5 + [True]
+    assert not saliency_images(cfg.offline, None, 6).any()
+    off = cfg.model_copy(deep=True)
+    off.offline.saliency = "off"
+    a = offline_foreground(x, off.offline, 0)
+    b = offline_foreground(x, cfg.offline, 0, box_sources=[*src[:5], "user"])
+    assert np.array_equal(a.fg_full, b.fg_full) and np.array_equal(a.fg_prob, b.fg_prob)
+    c = offline_foreground(x, cfg.offline, 0, box_sources=src)
+    assert not np.array_equal(a.fg_prob[5], c.fg_prob[5])
+    with pytest.raises(ValueError, match="5 box sources for 6 images"):
+        offline_foreground(x, cfg.offline, 0, box_sources=src[:5])
