@@ -53,3 +53,22 @@ def test_a_uniform_photo_has_no_salient_region():
     img = np.full((64, 64, 3), 0.5, np.float32)
     b = boundary_saliency(img, n_segments=60)
     assert b.saliency.max() < 0.05
+
+
+def test_real_horse_photos_against_their_masks():
+    """Five Weizmann horse photos (tests/fixtures/weizmann-horse): on every photo the horse is
+    more salient than its surroundings, and the saliency > 0.5 region overlaps the hand-made
+    mask (the prior alone; the offline backend adds the class model and GrabCut)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    root = Path(__file__).parents[1] / "fixtures" / "weizmann-horse"
+    ious = []
+    for p in sorted((root / "images").glob("*.jpg")):
+        img = np.asarray(Image.open(p).convert("RGB"), np.float32) / 255
+        gt = np.asarray(Image.open(root / "masks" / f"{p.stem}.png")) > 127
+        sal = boundary_saliency(img).saliency
+        assert sal[gt].mean() > 1.2 * sal[~gt].mean(), p.name
+        ious.append(_iou(sal > 0.5, gt))
+    assert len(ious) == 5 and min(ious) > 0.3 and np.mean(ious) > 0.45, ious
