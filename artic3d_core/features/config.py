@@ -77,9 +77,9 @@ class OfflineConfig(StrictModel):
     # …and thin parts (narrower than this × side) that only some runs found and that touch the
     # voted body are added back: a tail one run kept is otherwise voted away (0 = plain vote)
     ensemble_keep_thin: float = Field(0.0, ge=0, lt=0.5)
-    # per-image boundary-connectivity saliency (features/background_connectivity.py) for crops
-    # whose box was guessed ("auto": box source estimate / whole), every crop ("on") or none
-    # ("off"): salient pixels of the box (≥ saliency_seed) / non-salient pixels anywhere
+    # per-image boundary-connectivity saliency (features/background_connectivity.py) for the
+    # image folder's photos ("auto"; not the annotated datasets' crops), every crop ("on") or
+    # none ("off"): salient pixels of the box (≥ saliency_seed) / non-salient pixels anywhere
     # (< 1 − saliency_seed) seed the class classifier, an image the class model misses starts
     # from its salient object (saliency_fallback), and its foreground probability becomes
     # prob^(1 − w) · saliency^w (w = saliency_weight; 0 = not combined)

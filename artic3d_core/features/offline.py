@@ -371,8 +371,8 @@ def offline_foreground(
     padded to a square), so that each crop's central box and background ring follow how it
     was made; None: every crop was made with ``cfg.crop_scale``. ``box_sources``: where each
     crop's box came from (the data stage's ``box_source``); with ``cfg.saliency`` "auto" the
-    per-image saliency prior applies to crops whose box was guessed (``SALIENCY_SOURCES``);
-    None: every box is trusted."""
+    per-image saliency prior applies to the image folder's photos (:func:`saliency_images`);
+    None: to none."""
     n = cfg.ensemble if segment else 1
     runs = [_cosegment(images, cfg, seed + k, segment, crop_scales, box_sources) for k in range(n)]
     if n == 1:
@@ -480,18 +480,18 @@ class _SegmentationInputs:
     use_sal: np.ndarray | None = None
 
 
-SALIENCY_SOURCES = ("estimate", "whole")  # crop boxes that were guessed, not given or found
-
-
 def saliency_images(cfg: OfflineConfig, box_sources: list[str] | None, n: int) -> np.ndarray:
     """(n,) bool: the images that take the per-image saliency prior — all ("on"), none
-    ("off"), or ("auto") those whose crop box was guessed (``SALIENCY_SOURCES``): there the
-    crop geometry says little about where the animal is."""
+    ("off"), or ("auto") the image folder's photos, whatever their box came from
+    (:data:`artic3d_core.data.folder.BOX_SOURCES`), not the annotated datasets' crops
+    (box source ``keypoints`` / ``mask``; see docs/method.md §2.1 for why)."""
+    from artic3d_core.data.folder import BOX_SOURCES
+
     if cfg.saliency == "on":
         return np.ones(n, bool)
     if cfg.saliency == "off" or box_sources is None:
         return np.zeros(n, bool)
-    return np.array([s in SALIENCY_SOURCES for s in box_sources], bool)
+    return np.array([s in BOX_SOURCES for s in box_sources], bool)
 
 
 def _segmentation_descriptors(

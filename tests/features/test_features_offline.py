@@ -348,9 +348,10 @@ def test_saliency_finds_an_instance_unlike_its_class(make_toy_class):
     assert iou["on"].mean() > 0.88, iou
 
 
-def test_saliency_auto_applies_to_guessed_boxes_only(toy):
-    """With ``saliency: auto`` crops from given or found boxes keep the geometry prior alone
-    (bit for bit); crops whose box was guessed take the saliency prior."""
+def test_saliency_auto_applies_to_image_folder_photos_only(toy):
+    """With ``saliency: auto`` the annotated datasets' crops (boxes from keypoints or masks)
+    keep the geometry prior alone (bit for bit); the image folder's photos take the saliency
+    prior, whatever their box came from."""
     from artic3d_core.features.offline import offline_foreground, saliency_images
 
     x, _ = toy
@@ -358,14 +359,16 @@ def test_saliency_auto_applies_to_guessed_boxes_only(toy):
     cfg.offline.work_size = 128
     cfg.offline.self_train_rounds = 1
     assert cfg.offline.saliency == "auto"
-    src = ["keypoints", "user", "mask", "alpha", "saliency", "estimate"]
-    assert saliency_images(cfg.offline, src, 6).tolist() == [False] * 5 + [True]
+    src = ["keypoints", "user", "alpha", "saliency", "estimate", "whole"]
+    assert saliency_images(cfg.offline, src, 6).tolist() == [False] + [True] * 5
+    assert not saliency_images(cfg.offline, ["mask"] * 6, 6).any()
     assert not saliency_images(cfg.offline, None, 6).any()
     off = cfg.model_copy(deep=True)
     off.offline.saliency = "off"
     a = offline_foreground(x, off.offline, 0)
-    b = offline_foreground(x, cfg.offline, 0, box_sources=[*src[:5], "user"])
+    b = offline_foreground(x, cfg.offline, 0, box_sources=["keypoints", "mask"] * 3)
     assert np.array_equal(a.fg_full, b.fg_full) and np.array_equal(a.fg_prob, b.fg_prob)
+    src = ["keypoints"] * 5 + ["estimate"]
     c = offline_foreground(x, cfg.offline, 0, box_sources=src)
     assert not np.array_equal(a.fg_prob[5], c.fg_prob[5])
     with pytest.raises(ValueError, match="5 box sources for 6 images"):
