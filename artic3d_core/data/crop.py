@@ -17,7 +17,15 @@ from torchvision.transforms import InterpolationMode
 
 from artic3d_core.data.records import DataError, ImageRecord
 
-__all__ = ["ClassCrops", "Crop", "crop_keypoints", "crop_record", "square_box", "tight_box_from_keypoints"]
+__all__ = [
+    "ClassCrops",
+    "Crop",
+    "crop_keypoints",
+    "crop_mask",
+    "crop_record",
+    "square_box",
+    "tight_box_from_keypoints",
+]
 
 
 def tight_box_from_keypoints(kps: np.ndarray) -> tuple[float, float, float, float]:
@@ -80,14 +88,19 @@ def _crop_chw(x: torch.Tensor, box: tuple[int, int, int], size: int, nearest: bo
     return TF.resized_crop(x, top, left, side, side, [size, size], mode, antialias=not nearest)
 
 
+def crop_mask(mask: np.ndarray, box: tuple[int, int, int], size: int) -> np.ndarray:
+    """(H, W) bool mask → its (size, size) bool crop by ``box`` (nearest; outside = False)."""
+    m = torch.from_numpy(np.asarray(mask).astype(np.uint8))[None]
+    return _crop_chw(m, box, size, nearest=True)[0].numpy() > 0
+
+
 def crop_record(rec: ImageRecord, size: int) -> Crop:
     """Crop ``rec`` with its ``crop_box`` and resize to ``size``² (bilinear image, nearest masks)."""
     img = torch.from_numpy(np.ascontiguousarray(rec.image)).permute(2, 0, 1)
     out = _crop_chw(img, rec.crop_box, size, nearest=False).clamp(0.0, 1.0).contiguous()
     mask = part = None
     if rec.mask is not None:
-        m = torch.from_numpy(rec.mask.astype(np.uint8))[None]
-        mask = _crop_chw(m, rec.crop_box, size, nearest=True)[0].numpy() > 0
+        mask = crop_mask(rec.mask, rec.crop_box, size)
     if rec.part_mask is not None:
         p = torch.from_numpy(rec.part_mask.astype(np.uint8))[None]
         part = _crop_chw(p, rec.crop_box, size, nearest=True)[0].numpy().astype(np.uint8)

@@ -54,6 +54,8 @@ METHOD_NAMES = {
     "hi-lassie": "Hi-LASSIE",
     "hi-lassie+": "Hi-LASSIE+",
     "artic3d": "ARTIC3D",
+    "artic3d-enhance": "ARTIC3D (enhancement only)",
+    "artic3d-dass": "ARTIC3D (DASS only)",
 }
 SET_NAMES = {"clean": "LASSIE", "occluded": "E-LASSIE"}
 LEGEND = (

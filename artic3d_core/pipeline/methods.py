@@ -3,7 +3,9 @@ optimises on, which guidance it adds and in which optimisation stages.
 
 * ``hi-lassie``: no input enhancement, no diffusion guidance;
 * ``hi-lassie+``: Hi-LASSIE + encoder-back-propagated SDS in the shape and texture optimisation;
-* ``artic3d``: DASS input enhancement + DASS in the shape and texture optimisation.
+* ``artic3d``: DASS input enhancement + DASS in the shape and texture optimisation;
+* ``artic3d-enhance`` and ``artic3d-dass``: ARTIC3D's ablations ([A] §4, ablation study): the input
+  enhancement alone, and DASS in the optimisation alone (on the original inputs).
 
 Adding a method is one :func:`register_method` call in this file. The stages that add the
 guidance loss are ``guidance.guided_stages`` in params.yaml (default ``[instance_refine]``, the
@@ -84,6 +86,14 @@ register_method(
 register_method(
     "artic3d",
     MethodEntry(True, "dass", "ARTIC3D: DASS input enhancement + DASS in shape + texture stages"),
+)
+register_method(
+    "artic3d-enhance",
+    MethodEntry(True, "none", "ARTIC3D ablation: DASS input enhancement only, no guidance loss"),
+)
+register_method(
+    "artic3d-dass",
+    MethodEntry(False, "dass", "ARTIC3D ablation: DASS in shape + texture stages only"),
 )
 METHODS: frozenset[str] = frozenset(_REGISTRY)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from artic3d_core.data.config import DataConfig
-from artic3d_core.data.crop import crop_keypoints, crop_record, square_box
+from artic3d_core.data.crop import crop_keypoints, crop_mask, crop_record, square_box
 from artic3d_core.data.lassie import load_lassie, parse_kps_cell
 from artic3d_core.data.loaders import load_class, load_class_from_config
 from artic3d_core.data.policy import Problems
@@ -43,6 +43,17 @@ def test_square_box_truncates_towards_zero():
     assert square_box(0.0, 0.0, 5.0, 3.0, 2.0) == (-2, -3, 10)
     with pytest.raises(DataError, match="degenerate"):
         square_box(4.0, 4.0, 0.0, 0.0, 2.0)
+
+
+def test_crop_mask_pads_outside_the_image_with_background():
+    m = np.zeros((4, 4), bool)
+    m[1:3, 2:4] = True
+    # box (left 2, top −2, side 4) at size 4: crop rows = image rows −2..1, columns 2..5
+    out = crop_mask(m, (2, -2, 4), 4)
+    want = np.zeros((4, 4), bool)
+    want[3, 0:2] = True  # image row 1 → crop row 3; image columns 2, 3 → crop columns 0, 1
+    np.testing.assert_array_equal(out, want)
+    assert out.dtype == bool
 
 
 def test_e_lassie_repr_cells_after_clean_rows(lassie_root):

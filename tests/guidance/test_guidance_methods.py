@@ -13,19 +13,28 @@ from artic3d_core.pipeline.methods import METHODS, get_method
 
 
 def test_methods_as_named_configurations():
-    assert {"hi-lassie", "hi-lassie+", "artic3d"} == METHODS
+    assert {"hi-lassie", "hi-lassie+", "artic3d", "artic3d-enhance", "artic3d-dass"} == METHODS
     h, hp, a = (get_method(n) for n in ("hi-lassie", "hi-lassie+", "artic3d"))
     assert (h.enhance_inputs, h.guidance, h.stages) == (False, "none", ())
     assert (hp.enhance_inputs, hp.guidance) == (False, "sds")
     assert (a.enhance_inputs, a.guidance) == (True, "dass")
     assert hp.guided("instance_refine") and a.guided("instance_refine")
     assert not h.guided("instance_refine") and not a.guided("joint_all")
+    enh, dass = get_method("artic3d-enhance"), get_method("artic3d-dass")
+    assert (enh.enhance_inputs, enh.guidance, enh.stages) == (True, "none", ())
+    assert (dass.enhance_inputs, dass.guidance, dass.stages) == (
+        False,
+        "dass",
+        ("instance_refine",),
+    )
     custom = get_method("artic3d", GuidanceConfig(guided_stages=["shape", "texture"]))
     assert custom.stages == ("shape", "texture")
 
 
 def test_unknown_method_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"'artic'.*artic3d, hi-lassie, hi-lassie\+"):
+    with pytest.raises(
+        ValueError, match=r"'artic'.*artic3d, artic3d-dass, artic3d-enhance, hi-lassie, hi-lassie\+"
+    ):
         get_method("artic")
 
 
