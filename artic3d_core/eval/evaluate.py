@@ -213,7 +213,6 @@ def evaluate_class(
                 prompt=cfg.clip_prompt,
             )
         )
-    weights.append(scorer.info)
 
     sets = np.array(crops.sets)
     groups = {"clean": np.nonzero(sets == "clean")[0]}

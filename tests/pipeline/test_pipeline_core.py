@@ -100,7 +100,9 @@ def test_joint_instance_eval_for_every_method(stage_dirs):
         }
     assert summary["clean/notes"][-1].startswith("PCK (bbox): boxes from the dataset's masks")
     assert all(0 <= r.value <= 100 for r in rows if r.unit == "%")
-    assert all(r.weights_random for r in rows)  # tiny CLIP (and tiny SD) are random
+    assert all(r.weights_random for r in rows)  # tiny SD guided the instance (random)
+    # the evaluation's CLIP model made the CLIP rows only, not PCK / IoU / 3D rows
+    assert all(("clip=" in r.weights_fingerprint) == r.metric.startswith("clip_") for r in rows)
     assert all(r.feature_backend == "oracle" for r in rows)
 
 
