@@ -610,6 +610,16 @@ def instance_state_keys(key: str) -> bool:
     return key.startswith("parts.") or key == "text_img"
 
 
+def _frozen_copy(joint: ArticulatedModel) -> ArticulatedModel:
+    """A copy of the joint model with its shared MLP layers frozen: where the per-instance
+    stages start (docs/method.md §7.2)."""
+    import copy
+
+    m = copy.deepcopy(joint)
+    m.parts.freeze_shared(True)
+    return m
+
+
 def fit_instance(
     joint_model: ArticulatedModel,
     k: int,
@@ -627,10 +637,7 @@ def fit_instance(
     """Per-instance stages (docs/method.md §7.2) for image ``k`` on a copy of the joint model with
     the shared MLP layers frozen. Returns (instance model, results); camera/pose are not
     optimised."""
-    import copy
-
-    m = copy.deepcopy(joint_model)
-    m.parts.freeze_shared(True)
+    m = _frozen_copy(joint_model)
     stages = [s for s in stages if s.phase == "instance"]
     inst = torch.tensor([k], device=m.bone_rot.device)
     res = _run_phase(
@@ -664,12 +671,9 @@ def fit_instances(
     ``seeds[j]`` is what :func:`fit_instance` would get for ``ks[j]``: each returned
     (model, results) equals that call's, up to float summation order. ``ckpt_dir`` holds the
     chunk's stacked checkpoints (a resumed chunk equals an uninterrupted one)."""
-    import copy
-
     if len(seeds) != len(ks):
         raise ValueError(f"{len(seeds)} seeds for {len(ks)} instances")
-    m = copy.deepcopy(joint_model)
-    m.parts.freeze_shared(True)
+    m = _frozen_copy(joint_model)
     m.stack_instances(ks)
     stages = [s for s in stages if s.phase == "instance"]
     inst = torch.tensor(ks, device=m.bone_rot.device)
@@ -683,10 +687,7 @@ def fit_instances(
 def _instance_model(joint: ArticulatedModel, stacked: ArticulatedModel, j: int) -> ArticulatedModel:
     """Row j of a stacked fit as the model :func:`fit_instance` makes: the joint model with row
     j's instance parameters and instance k = rows[j]'s pose and camera rows."""
-    import copy
-
-    m = copy.deepcopy(joint)
-    m.parts.freeze_shared(True)
+    m = _frozen_copy(joint)
     k = int(stacked.rows[j])
     with torch.no_grad():
         for name in ("W_hi", "b_hi", "U_hi"):
