@@ -180,6 +180,13 @@ def read_enhance_record(enh_dir: Path) -> dict[str, Any]:
     return _read_json(Path(enh_dir) / ENHANCE_RECORD, "enhancement")
 
 
+def enhancement_weights(dirs: Sequence[str | Path]) -> list[WeightsInfo]:
+    """The prior weights that enhanced the images in ``dirs`` (their ``enhance.json``), so a
+    result fitted to enhanced inputs names the prior that made them."""
+    recs = (read_enhance_record(Path(d)).get("weights") for d in dirs)
+    return [WeightsInfo(**w) for w in recs if w]
+
+
 def write_features(out_dir: Path, res: FeatureResult, enhanced_inputs: bool) -> dict[str, Any]:
     """``features.npz`` + ``features.json``; returns the recorded metadata."""
     _save_npz(

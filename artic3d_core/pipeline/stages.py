@@ -490,6 +490,7 @@ def run_eval(
         m, k = sf.read_instance(joint, d)
         models[k] = m
         weights += sf.recorded_weights(sf.read_summary(d))
+    weights += sf.enhancement_weights(saved.get("enhanced_dirs", []))
     features_dir = Path(saved["features_dir"])
     info = sf.read_features_info(features_dir)
     weights += sf.recorded_weights(info)

@@ -123,3 +123,17 @@ def test_animation_stage_writes_videos_rig_and_tdass(stage_dirs, tmp_path):
         assert (out / f).is_file(), f
     assert res["frames"] == 3 and res["weights"][0].random and "RANDOM" in res["prior"]
     assert validate_gltf(out / "rig.glb").errors == 0
+
+
+def test_enhancement_weights_name_the_prior_that_enhanced_the_inputs(tmp_path):
+    """A fit to enhanced inputs is marked with the enhancing prior even without guidance in
+    its own stages (method artic3d-enhance); a record without weights adds none."""
+    from artic3d_core.weights import WeightsInfo
+
+    prior = WeightsInfo("sd", "synthetic", "/models/prior", "sha256:ab", False)
+    dirs = [tmp_path / "0", tmp_path / "1"]
+    for d, w in zip(dirs, (prior.as_dict(), None), strict=True):
+        d.mkdir()
+        sf.write_enhanced(d, torch.zeros(3, 4, 4), {"settings": {}, "weights": w})
+    assert sf.enhancement_weights(dirs) == [prior]
+    assert sf.enhancement_weights([]) == []
