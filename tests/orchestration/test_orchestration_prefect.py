@@ -71,12 +71,31 @@ def test_reconstruct_class_against_server_has_run_and_table_artifact(
     assert all(Path(r["path"]).is_dir() for r in rows)
 
 
+def _without_wall_time(obj):
+    """JSON content with its wall-time fields (``seconds``) removed: two runs of the same unit
+    agree on everything but how long it took."""
+    if isinstance(obj, dict):
+        return {k: _without_wall_time(v) for k, v in obj.items() if k != "seconds"}
+    if isinstance(obj, list):
+        return [_without_wall_time(v) for v in obj]
+    return obj
+
+
 def _unit_hashes(run_dir: Path) -> dict[str, str]:
+    """Per unit folder: its files' sha256, except JSON files, which are compared by content
+    without wall times."""
     out = {}
     for m in sorted(run_dir.rglob("manifest.json")):
         d = json.loads(m.read_text())
         rel = m.parent.relative_to(run_dir).as_posix()
-        out[rel] = json.dumps({k: v["sha256"] for k, v in d["files"].items()}, sort_keys=True)
+        files = {}
+        for name, rec in d["files"].items():
+            path = m.parent / name
+            if name.endswith(".json") and path.is_file():
+                files[name] = _without_wall_time(json.loads(path.read_text()))
+            else:
+                files[name] = rec["sha256"]
+        out[rel] = json.dumps(files, sort_keys=True)
     return out
 
 
