@@ -175,10 +175,12 @@ def compute_losses(
     stop_at: int,
     loss_cfg: LossesConfig,
     prior_level: int,
+    cache: dict | None = None,
 ) -> dict[str, torch.Tensor]:
     """Every weighted loss of ``stage`` except the guidance term (docs/method.md §6): scalars,
     or for a stacked model (K instances fitted together) (K,) vectors, one value per instance,
-    each the value that instance's own fit computes."""
+    each the value that instance's own fit computes. ``cache``: a dict kept for one stage's
+    iterations, holding what does not change between them (see :func:`_shared_deformation`)."""
     w = stage.weights
     per = model.rows is not None
     if per and set(w) - BATCHED_LOSSES:
@@ -217,20 +219,20 @@ def compute_losses(
     needs_prior = {"shape_prior", "instance", "lap", "norm"} & set(w)
     if needs_prior:
         X5, F5 = sphere_template(prior_level, mesh.verts.device)
-        d_full = model.deformation(X5, stop_at if stage.phase == "instance" else 10)
+        deformed: dict[int, torch.Tensor] = {}  # F_b(X5; s) by s, each evaluated once
+
+        def deformation(s: int) -> torch.Tensor:
+            if s not in deformed:
+                deformed[s] = model.deformation(X5, s)
+            return deformed[s]
+
         if "shape_prior" in w:
-            out["shape_prior"] = L.shape_prior(
-                model.deformation(X5, 10), loss_cfg.shape_prior_inner
-            )
+            out["shape_prior"] = L.shape_prior(deformation(10), loss_cfg.shape_prior_inner)
         if "instance" in w:
-            d_s = model.deformation(X5, stop_at)
-            with torch.no_grad():
-                d_base = model.deformation(X5, model.cfg.f_instance - 1)
-            out["instance"] = L.instance_prior(d_s, d_base, per)
+            d_base = _shared_deformation(model, X5, cache)
+            out["instance"] = L.instance_prior(deformation(stop_at), d_base, per)
         if "lap" in w or "norm" in w:
-            parts = (
-                X5 + model.deformation(X5, stop_at) if stage.phase == "instance" else X5 + d_full
-            )
+            parts = X5 + deformation(stop_at if stage.phase == "instance" else 10)
             if "lap" in w:
                 out["lap"] = L.laplacian_loss(parts, F5, per)
             if "norm" in w:
@@ -249,6 +251,21 @@ def compute_losses(
         S = stage.image_size
         out["text"] = L.texture_loss(rgb, inputs.images_at(S), inputs.fg_at(S) > 0.5, per)
     return out
+
+
+def _shared_deformation(model: ArticulatedModel, X: torch.Tensor, cache: dict | None):
+    """F_b(X; f_instance − 1) without gradient: the shared layers' deformation that the
+    instance prior anchors to. While those layers are frozen (the instance phase) it is the
+    same every iteration, so it is computed once per stage into ``cache``."""
+    frozen = not any(p.requires_grad for p in model.parts.shared_parameters())
+    key = ("shared_deformation", X.shape[0])
+    if frozen and cache is not None and key in cache:
+        return cache[key]
+    with torch.no_grad():
+        d = model.deformation(X, model.cfg.f_instance - 1)
+    if frozen and cache is not None:
+        cache[key] = d
+    return d
 
 
 def _per_mesh(colors: torch.Tensor, mesh: PosedMesh) -> torch.Tensor:
@@ -334,6 +351,7 @@ def run_stage(
             f"stage {stage.name} has a 'guidance' weight but no guidance was given"
         )
     rows: list[dict[str, list[float]]] = [{} for _ in instances] if stacked else []
+    cache: dict = {}
     bar = tqdm(range(stage.iters), desc=stage.name, disable=not progress, leave=False)
     for j in bar:
         if stage.decay and j >= stage.iters // 2 and j % 30 == 0:
@@ -341,7 +359,7 @@ def run_stage(
         s = _truncation(stage, j, model.cfg.f_instance)
         mesh = model(stage.mesh_level, s, stage.deform, gen, instances)
         terms = compute_losses(
-            model, mesh, inputs, stage, instances, sigma, s, loss_cfg, prior_level
+            model, mesh, inputs, stage, instances, sigma, s, loss_cfg, prior_level, cache
         )
         if guided:
             terms["guidance"] = _guidance_term(

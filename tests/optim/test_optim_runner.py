@@ -142,3 +142,42 @@ def test_guided_stage_without_guidance_fails(scene):
                    texture="uv", weights={"guidance": 1.0})  # fmt: skip
     with pytest.raises(GuidanceMissingError):
         run_stage(m, _inputs(scene).select(0), st, torch.tensor([0]), 0, progress=False)
+
+
+def test_shared_deformation_cached_only_while_the_shared_layers_are_frozen(scene):
+    """The instance prior's anchor F(X; f_instance − 1) is computed once per stage when the
+    shared layers are frozen (it cannot change), and every iteration while they train; the
+    losses are the same with and without the cache."""
+    from artic3d_core.losses.config import LossesConfig
+    from artic3d_core.optim.runner import compute_losses
+
+    m = _model(scene)
+    with torch.no_grad():
+        for q in m.parts.parameters():
+            q.add_(0.1 * torch.randn(q.shape, generator=torch.Generator().manual_seed(0)))
+    st = StageSpec(name="inst", phase="instance", iters=1, lr=1e-2, params=["mlp_instance"],
+                   deform=True, image_size=32, faces_per_pixel=10, mesh_level=1,
+                   weights={"instance": 0.1, "lap": 0.02, "norm": 0.02})  # fmt: skip
+    inst = torch.tensor([0])
+    inputs = _inputs(scene).select(0)
+
+    def losses(cache):
+        mesh = m(1, 10, True, None, inst)
+        return compute_losses(m, mesh, inputs, st, inst, 1e-4, 10, LossesConfig(), 2, cache)
+
+    cache: dict = {}
+    plain, cached = losses(None), losses(cache)
+    assert cache == {}  # the shared layers still train: nothing is constant
+    m.parts.freeze_shared()
+    first = losses(cache)
+    assert len(cache) == 1
+    (anchor,) = cache.values()
+    assert not anchor.requires_grad and anchor.abs().max() > 0
+    with torch.no_grad():  # instance layers move; the anchor (shared layers only) does not
+        m.parts.W_hi.add_(0.5)
+    after, fresh = losses(cache), losses(None)
+    assert cache[next(iter(cache))] is anchor
+    assert after["instance"] != first["instance"]
+    for k in plain:
+        torch.testing.assert_close(cached[k], plain[k])
+        torch.testing.assert_close(after[k], fresh[k])
