@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from artic3d_core.data.crop import crop_record
+from artic3d_core.data.crop import CropInfo, crop_record
 from artic3d_core.data.folder import load_folder
 from artic3d_core.data.image_io import IMAGE_SUFFIXES
 from artic3d_core.features.config import FeaturesConfig
@@ -88,10 +88,8 @@ def evaluate(
     crops = [crop_record(r, size) for r in recs]
     x = torch.stack([c.image for c in crops])
     t0 = time.perf_counter()
-    res = extract_features(
-        x, backend, cfg, crop_scales=[c.scale for c in crops],
-        box_sources=[str(r.meta["box_source"]) for r in recs],
-    )  # fmt: skip
+    info = [CropInfo(c.scale, str(r.meta["box_source"])) for c, r in zip(crops, recs, strict=True)]
+    res = extract_features(x, backend, cfg, crops=info)
     sec = time.perf_counter() - t0
     fg = torch.nn.functional.interpolate(res.masks[:, None].float(), size=(size, size))[:, 0] > 0
     rows = []

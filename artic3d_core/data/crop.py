@@ -109,6 +109,17 @@ def crop_record(rec: ImageRecord, size: int) -> Crop:
     )
 
 
+@dataclass(frozen=True)
+class CropInfo:
+    """How one crop was made, for the stages that read its pixels: ``scale`` (crop side / box
+    side, docs/method.md §1.4; 1 = the whole photo padded to a square) and ``box_source``
+    (where the box came from: ``keypoints`` / ``mask`` for annotated datasets, or one of
+    :data:`artic3d_core.data.folder.BOX_SOURCES` for an image folder). None = not recorded."""
+
+    scale: float | None = None
+    box_source: str | None = None
+
+
 @dataclass
 class ClassCrops:
     """The stored crops of one class (written by the data stage, read by every later one).
@@ -122,6 +133,16 @@ class ClassCrops:
     masks: np.ndarray | None
     part_masks: np.ndarray | None
     index: list[dict[str, Any]]
+
+    def crop_info(self) -> list[CropInfo]:
+        """Each crop's :class:`CropInfo` from its index entry."""
+        return [
+            CropInfo(
+                None if r.get("crop_scale") is None else float(r["crop_scale"]),
+                None if r.get("box_source") is None else str(r["box_source"]),
+            )
+            for r in self.index
+        ]
 
     @property
     def sets(self) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from artic3d_core.data.crop import CropInfo
 from artic3d_core.features.clustering import (
     cluster_features,
     part_centres,
@@ -158,16 +160,14 @@ def extract_features(
     weights_cfg: WeightsConfig | None = None,
     gt: GroundTruthMasks | None = None,
     model: Any = None,
-    crop_scales: list[float] | None = None,
-    box_sources: list[str] | None = None,
+    crops: Sequence[CropInfo] | None = None,
 ) -> FeatureResult:
     """Masks, part clusters and features for one class.
 
     images: (B, 3, H, W) in [0, 1] (square crops; 1024² for the DINO HR pass, any size
     otherwise). ``model``: an already-loaded (dino_model, WeightsInfo) pair to reuse.
-    ``crop_scales``: each crop's scale (the offline backend's geometry prior follows it);
-    ``box_sources``: where each crop's box came from (guessed boxes take the offline backend's
-    per-image saliency prior)."""
+    ``crops``: how each image was cropped (its scale places the offline backend's geometry
+    prior; a guessed box brings the offline backend's per-image saliency prior)."""
     _check_backend(backend)
     t0 = time.perf_counter()
     x = check_images(images)
@@ -203,8 +203,7 @@ def extract_features(
             cfg.offline,
             cfg.seed,
             segment=backend == "offline",
-            crop_scales=crop_scales,
-            box_sources=box_sources,
+            crops=crops,
         )
         keys = pool_to_grid(off.desc, hw)
         saliency = pool_to_grid(off.fg_prob[:, None], hw)[:, 0]
@@ -254,12 +253,11 @@ def rough_foreground(
     weights_cfg: WeightsConfig | None = None,
     gt: GroundTruthMasks | None = None,
     model: Any = None,
-    crop_scales: list[float] | None = None,
-    box_sources: list[str] | None = None,
+    crops: Sequence[CropInfo] | None = None,
 ) -> torch.Tensor:
     """Rough foreground for input enhancement (docs/method.md §2.2 step 2): (B, H, W) bool at the
     images' own resolution. DINO: saliency ≥ ``rough_fg_threshold`` (0.03) pools FG patches.
-    ``crop_scales``, ``box_sources`` as in :func:`extract_features`."""
+    ``crops`` as in :func:`extract_features`."""
     _check_backend(backend)
     x = check_images(images)
     H = x.shape[-1]
@@ -273,7 +271,5 @@ def rough_foreground(
     if backend == "oracle":
         g = _oracle_gt(gt, x.shape[0])
         return _resize(torch.from_numpy(np.asarray(g.masks, dtype=bool)).long(), H, "nearest") > 0
-    off = offline_foreground(
-        x, cfg.offline, cfg.seed, crop_scales=crop_scales, box_sources=box_sources
-    )
+    off = offline_foreground(x, cfg.offline, cfg.seed, crops=crops)
     return _resize(torch.from_numpy(off.fg_full).long(), H, "nearest") > 0

@@ -4,7 +4,7 @@ No ground truth is read. It stands in for DINO where no weights exist (docs/meth
 inputs are *crops* made by the crop protocol (docs/method.md §1.4): a square of side s·max(w, h)
 centred on the animal (s = ``crop_scale``, 2.0 by default), zero-padded where it leaves the photo.
 That geometry is the only prior used; it follows each crop's own scale when the caller gives
-it (``crop_scales``; a whole-photo crop, scale 1, also seeds background on the photo's own
+it (``crops``, :class:`~artic3d_core.data.crop.CropInfo`; a whole-photo crop, scale 1, also seeds background on the photo's own
 border band, :func:`crop_geometry`):
 
 1. Per-pixel descriptors at ``segment_size``² (the part clusters of step 6 use their own at
@@ -49,6 +49,7 @@ border band, :func:`crop_geometry`):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -57,6 +58,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from artic3d_core.data.crop import CropInfo
 from artic3d_core.features.config import FeaturesConfig, OfflineConfig
 from artic3d_core.features.kmeans import kmeans, sq_dists
 
@@ -354,8 +356,7 @@ def offline_foreground(
     cfg: OfflineConfig,
     seed: int,
     segment: bool = True,
-    crop_scales: list[float] | None = None,
-    box_sources: list[str] | None = None,
+    crops: Sequence[CropInfo] | None = None,
 ) -> OfflineFeatures:
     """Co-segmentation of one class's crops. images: (B, 3, H, W) in [0,1] → foreground at
     the work size and at ``min(refine_size, H)``. ``segment=False``: descriptors only (the
@@ -367,14 +368,12 @@ def offline_foreground(
     ``cfg.ensemble_keep_thin`` > 0, thin parts that only some runs found (a tail) are added
     back (:func:`keep_thin_parts`).
 
-    ``crop_scales``: the crop scale of each image (docs/method.md §1.4; 1 = the whole photo
-    padded to a square), so that each crop's central box and background ring follow how it
-    was made; None: every crop was made with ``cfg.crop_scale``. ``box_sources``: where each
-    crop's box came from (the data stage's ``box_source``); with ``cfg.saliency`` "auto" the
-    per-image saliency prior applies to the image folder's photos (:func:`saliency_images`);
-    None: to none."""
+    ``crops``: how each image was cropped (:class:`CropInfo`). Its scale places the crop's
+    central box and background ring (a scale not recorded: ``cfg.crop_scale``); its box source
+    decides, with ``cfg.saliency`` "auto", whether the per-image saliency prior applies
+    (:func:`saliency_images`). None: nothing recorded for any image."""
     n = cfg.ensemble if segment else 1
-    runs = [_cosegment(images, cfg, seed + k, segment, crop_scales, box_sources) for k in range(n)]
+    runs = [_cosegment(images, cfg, seed + k, segment, crops) for k in range(n)]
     if n == 1:
         return runs[0]
     votes = np.sum([r.fg_full for r in runs], 0)
@@ -417,8 +416,7 @@ def _cosegment(
     cfg: OfflineConfig,
     seed: int,
     segment: bool = True,
-    crop_scales: list[float] | None = None,
-    box_sources: list[str] | None = None,
+    crops: Sequence[CropInfo] | None = None,
 ) -> OfflineFeatures:
     """One co-segmentation (steps 1–5 of the module docstring) with one seed. The part
     descriptors are computed at ``work_size``; the segmentation (steps 1–3 and the
@@ -431,12 +429,11 @@ def _cosegment(
         r = min(cfg.refine_size, x.shape[-1])
         empty = np.zeros((B, w, w), bool)
         return OfflineFeatures(desc, empty, empty.astype(np.float32), np.zeros((B, r, r), bool))
-    scales = list(crop_scales) if crop_scales is not None else [None] * B
-    if len(scales) != B:
-        raise ValueError(f"offline features: {len(scales)} crop scales for {B} images")
-    if box_sources is not None and len(box_sources) != B:
-        raise ValueError(f"offline features: {len(box_sources)} box sources for {B} images")
-    sd = _segmentation_descriptors(x, cfg, scales, saliency_images(cfg, box_sources, B))
+    crops = list(crops) if crops is not None else [CropInfo()] * B
+    if len(crops) != B:
+        raise ValueError(f"offline features: {len(crops)} crop records for {B} images")
+    scales = [c.scale for c in crops]
+    sd = _segmentation_descriptors(x, cfg, scales, saliency_images(cfg, crops))
     prob = _class_scores(sd, cfg, seed)
     fg, margin_prob = _appearance_margin(sd, prob, cfg, seed)
     rgb_r = _resized_rgb(x, min(cfg.refine_size, x.shape[-1]))
@@ -480,18 +477,17 @@ class _SegmentationInputs:
     use_sal: np.ndarray | None = None
 
 
-def saliency_images(cfg: OfflineConfig, box_sources: list[str] | None, n: int) -> np.ndarray:
-    """(n,) bool: the images that take the per-image saliency prior — all ("on"), none
+def saliency_images(cfg: OfflineConfig, crops: Sequence[CropInfo]) -> np.ndarray:
+    """(n,) bool: the crops that take the per-image saliency prior — all ("on"), none
     ("off"), or ("auto") the image folder's photos, whatever their box came from
     (:data:`artic3d_core.data.folder.BOX_SOURCES`), not the annotated datasets' crops
-    (box source ``keypoints`` / ``mask``; see docs/method.md §2.1 for why)."""
+    (box source ``keypoints`` / ``mask``) nor crops whose source is not recorded (see
+    docs/method.md §2.1 for why)."""
     from artic3d_core.data.folder import BOX_SOURCES
 
-    if cfg.saliency == "on":
-        return np.ones(n, bool)
-    if cfg.saliency == "off" or box_sources is None:
-        return np.zeros(n, bool)
-    return np.array([s in BOX_SOURCES for s in box_sources], bool)
+    if cfg.saliency != "auto":
+        return np.full(len(crops), cfg.saliency == "on")
+    return np.array([c.box_source in BOX_SOURCES for c in crops], bool)
 
 
 def _segmentation_descriptors(

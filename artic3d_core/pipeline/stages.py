@@ -129,18 +129,6 @@ def _gt(crops: sf.ClassCrops) -> Any:
     return GroundTruthMasks(crops.masks, crops.part_masks)
 
 
-def _box_sources(crops: sf.ClassCrops) -> list[str] | None:
-    """Where each stored crop's box came from (user, estimate, whole, …; None if unrecorded)."""
-    src = [e.get("box_source") for e in crops.index]
-    return None if any(v is None for v in src) else [str(v) for v in src]
-
-
-def _crop_scales(crops: sf.ClassCrops) -> list[float] | None:
-    """Each stored crop's scale (1 = the whole photo), for the offline backend's geometry."""
-    scales = [e.get("crop_scale") for e in crops.index]
-    return None if any(v is None for v in scales) else [float(v) for v in scales]
-
-
 @functools.lru_cache(maxsize=2)
 def _prior(weights_json: str, device: str, precision: str) -> Any:
     """One SD prior per process and device (the per-image enhancement and the per-instance
@@ -159,7 +147,7 @@ def run_rough_fg(params: Params, data_dir: Path, out_dir: Path, device) -> dict[
     crops = sf.read_crops(data_dir)
     fg = rough_foreground(
         crops.images, p.features.backend, p.features, device, p.weights, _gt(crops),
-        crop_scales=_crop_scales(crops), box_sources=_box_sources(crops),
+        crops=crops.crop_info(),
     )  # fmt: skip
     sf.write_rough_fg(out_dir, fg)
     return {"n_images": int(fg.shape[0])}
@@ -209,7 +197,7 @@ def run_features(
     images = sf.read_enhanced(enhanced_dirs) if enhanced_dirs else crops.images
     res = extract_features(
         images, p.features.backend, p.features, device, p.weights, _gt(crops),
-        crop_scales=_crop_scales(crops), box_sources=_box_sources(crops),
+        crops=crops.crop_info(),
     )  # fmt: skip
     info = sf.write_features(out_dir, res, bool(enhanced_dirs))
     info = {k: v for k, v in info.items() if k != "weights"}

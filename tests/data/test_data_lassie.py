@@ -10,7 +10,14 @@ import numpy as np
 import pytest
 
 from artic3d_core.data.config import DataConfig
-from artic3d_core.data.crop import crop_keypoints, crop_mask, crop_record, square_box
+from artic3d_core.data.crop import (
+    ClassCrops,
+    CropInfo,
+    crop_keypoints,
+    crop_mask,
+    crop_record,
+    square_box,
+)
 from artic3d_core.data.lassie import load_lassie, parse_kps_cell
 from artic3d_core.data.loaders import load_class, load_class_from_config
 from artic3d_core.data.policy import Problems
@@ -54,6 +61,21 @@ def test_crop_mask_pads_outside_the_image_with_background():
     want[3, 0:2] = True  # image row 1 → crop row 3; image columns 2, 3 → crop columns 0, 1
     np.testing.assert_array_equal(out, want)
     assert out.dtype == bool
+
+
+def test_crop_info_reads_each_index_entry():
+    """Scale and box source per stored crop, None where the index does not record them."""
+    index = [
+        {"image_id": "a", "set": "clean", "crop_scale": 1, "box_source": "whole"},
+        {"image_id": "b", "set": "clean", "crop_scale": 2.0, "box_source": "keypoints"},
+        {"image_id": "c", "set": "clean"},
+    ]
+    crops = ClassCrops(np.zeros((3, 3, 4, 4), np.float32), np.zeros((3, 14, 3)), None, None, index)
+    assert crops.crop_info() == [
+        CropInfo(1.0, "whole"),
+        CropInfo(2.0, "keypoints"),
+        CropInfo(None, None),
+    ]
 
 
 def test_e_lassie_repr_cells_after_clean_rows(lassie_root):

@@ -271,6 +271,7 @@ def test_relative_chroma_subtracts_each_images_own_mask_median():
 
 
 def test_crop_scales_equal_to_the_configured_one_change_nothing(toy):
+    from artic3d_core.data.crop import CropInfo
     from artic3d_core.features.offline import offline_foreground
 
     x, _ = toy
@@ -278,10 +279,10 @@ def test_crop_scales_equal_to_the_configured_one_change_nothing(toy):
     cfg.offline.work_size = 128
     cfg.offline.self_train_rounds = 1
     a = offline_foreground(x, cfg.offline, 0)
-    b = offline_foreground(x, cfg.offline, 0, crop_scales=[cfg.offline.crop_scale] * 6)
+    b = offline_foreground(x, cfg.offline, 0, crops=[CropInfo(cfg.offline.crop_scale)] * 6)
     assert np.array_equal(a.fg_full, b.fg_full) and np.array_equal(a.fg_prob, b.fg_prob)
-    with pytest.raises(ValueError, match="5 crop scales for 6 images"):
-        offline_foreground(x, cfg.offline, 0, crop_scales=[2.0] * 5)
+    with pytest.raises(ValueError, match="5 crop records for 6 images"):
+        offline_foreground(x, cfg.offline, 0, crops=[CropInfo(2.0)] * 5)
 
 
 def test_whole_photo_crop_geometry():
@@ -352,7 +353,11 @@ def test_saliency_auto_applies_to_image_folder_photos_only(toy):
     """With ``saliency: auto`` the annotated datasets' crops (boxes from keypoints or masks)
     keep the geometry prior alone (bit for bit); the image folder's photos take the saliency
     prior, whatever their box came from."""
+    from artic3d_core.data.crop import CropInfo
     from artic3d_core.features.offline import offline_foreground, saliency_images
+
+    def info(sources):
+        return [CropInfo(box_source=s) for s in sources]
 
     x, _ = toy
     cfg = FeaturesConfig(mask_size=128)
@@ -360,16 +365,16 @@ def test_saliency_auto_applies_to_image_folder_photos_only(toy):
     cfg.offline.self_train_rounds = 1
     assert cfg.offline.saliency == "auto"
     src = ["keypoints", "user", "alpha", "saliency", "estimate", "whole"]
-    assert saliency_images(cfg.offline, src, 6).tolist() == [False] + [True] * 5
-    assert not saliency_images(cfg.offline, ["mask"] * 6, 6).any()
-    assert not saliency_images(cfg.offline, None, 6).any()
+    assert saliency_images(cfg.offline, info(src)).tolist() == [False] + [True] * 5
+    assert not saliency_images(cfg.offline, info(["mask"] * 6)).any()
+    assert not saliency_images(cfg.offline, info([None] * 6)).any()  # not recorded
     off = cfg.model_copy(deep=True)
     off.offline.saliency = "off"
     a = offline_foreground(x, off.offline, 0)
-    b = offline_foreground(x, cfg.offline, 0, box_sources=["keypoints", "mask"] * 3)
+    b = offline_foreground(x, cfg.offline, 0, crops=info(["keypoints", "mask"] * 3))
     assert np.array_equal(a.fg_full, b.fg_full) and np.array_equal(a.fg_prob, b.fg_prob)
     src = ["keypoints"] * 5 + ["estimate"]
-    c = offline_foreground(x, cfg.offline, 0, box_sources=src)
+    c = offline_foreground(x, cfg.offline, 0, crops=info(src))
     assert not np.array_equal(a.fg_prob[5], c.fg_prob[5])
-    with pytest.raises(ValueError, match="5 box sources for 6 images"):
-        offline_foreground(x, cfg.offline, 0, box_sources=src[:5])
+    with pytest.raises(ValueError, match="5 crop records for 6 images"):
+        offline_foreground(x, cfg.offline, 0, crops=info(src[:5]))
