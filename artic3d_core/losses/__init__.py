@@ -16,6 +16,7 @@ _WHERE = {
     "normal_consistency_loss": "mesh",
     "canonical_prior": "priors",
     "global_prior": "priors",
+    "camera_anchor": "priors",
     "instance_prior": "priors",
     "pose_prior": "priors",
     "shape_prior": "priors",

@@ -41,6 +41,11 @@ def global_prior(global_rot: torch.Tensor, w_elev: float = 0.1) -> torch.Tensor:
     return ((global_rot[:, 0] ** 2).sum() + w_elev * (global_rot[:, 1] ** 2).sum()) / B
 
 
+def camera_anchor(azimuth: torch.Tensor, azimuth_init: torch.Tensor) -> torch.Tensor:
+    """mean (1 − cos(a − a₀)): azimuths a near their initial estimates a₀, 2π-periodic."""
+    return (1 - torch.cos(azimuth - azimuth_init.detach())).mean()
+
+
 def shape_prior(deformation: torch.Tensor, inner: float = 0.01) -> torch.Tensor:
     """(1/nb) Σ_b inner·mean F_b(X)² for deformation (nb, V, 3) (docs/method.md §6.7)."""
     return inner * (deformation**2).mean((1, 2)).mean()

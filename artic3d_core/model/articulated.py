@@ -89,6 +89,7 @@ class ArticulatedModel(nn.Module):
         grot = torch.zeros(B, 3)
         grot[:, 2] = torch.tensor(az, dtype=torch.float32)
         self.global_rot = nn.Parameter(grot)
+        self.register_buffer("azimuth_init", grot[:, 2].clone(), persistent=False)
         self.global_trans = nn.Parameter(-skeleton.joints[:, :2].mean(0).expand(B, 2).clone())
         self.global_scale = nn.Parameter(torch.ones(B))
         self.bone_rot = nn.Parameter(torch.zeros(B, nb, 3))

@@ -22,8 +22,8 @@ from artic3d_core.strict import StrictModel
 
 PARAM_GROUPS = ("global", "bone_rot", "part_codes", "mlp", "mlp_instance", "texture")
 LOSS_NAMES = (
-    "sil", "feat", "part_cent", "can_prior", "pose_prior", "global_prior", "shape_prior",
-    "instance", "lap", "norm", "inflat", "text_init", "text", "guidance",
+    "sil", "feat", "part_cent", "can_prior", "pose_prior", "global_prior", "cam_anchor",
+    "shape_prior", "instance", "lap", "norm", "inflat", "text_init", "text", "guidance",
 )  # fmt: skip
 
 

@@ -216,6 +216,10 @@ def compute_losses(
         out["global_prior"] = L.global_prior(
             model.global_rot[instances], loss_cfg.global_prior_elev
         )
+    if "cam_anchor" in w:
+        out["cam_anchor"] = L.camera_anchor(
+            model.global_rot[instances, 2], model.azimuth_init[instances]
+        )
     needs_prior = {"shape_prior", "instance", "lap", "norm"} & set(w)
     if needs_prior:
         X5, F5 = sphere_template(prior_level, mesh.verts.device)

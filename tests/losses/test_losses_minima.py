@@ -91,3 +91,12 @@ def test_mesh_regularisers():
     x = v.clone().requires_grad_()
     L.inflation_loss(x, f).backward()
     assert ((-x.grad * v).sum(-1) > 0).float().mean() > 0.95
+
+
+def test_camera_anchor_zero_at_initial_azimuth_with_analytic_gradient():
+    a0 = torch.tensor([0.3, -2.0, 3.1])
+    assert L.camera_anchor(a0.clone(), a0) == 0
+    assert L.camera_anchor(a0 + 2 * torch.pi, a0).abs() < 1e-6  # 2π-periodic
+    a = (a0 + torch.tensor([0.5, -1.0, 2.0])).requires_grad_()
+    L.camera_anchor(a, a0).backward()
+    torch.testing.assert_close(a.grad, torch.sin(a.detach() - a0) / 3)

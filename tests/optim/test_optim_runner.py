@@ -181,3 +181,16 @@ def test_shared_deformation_cached_only_while_the_shared_layers_are_frozen(scene
     for k in plain:
         torch.testing.assert_close(cached[k], plain[k])
         torch.testing.assert_close(after[k], fresh[k])
+
+
+def test_camera_anchor_pulls_the_azimuth_back_to_its_initial_estimate(scene):
+    m = _model(scene)
+    a0 = m.global_rot[:, 2].detach().clone()
+    assert torch.equal(m.azimuth_init, a0)
+    with torch.no_grad():
+        m.global_rot[:, 2] += 0.5
+    st = StageSpec(name="g", iters=20, lr=0.05, params=["global"], weights={"cam_anchor": 1.0})
+    res = run_stage(m, _inputs(scene), st, torch.arange(2), seed=0, prior_level=1, progress=False)
+    assert res.history["cam_anchor"][0] == pytest.approx(1 - torch.cos(torch.tensor(0.5)).item())
+    assert (m.global_rot[:, 2] - a0).abs().max() < 0.5 * 0.5
+    assert torch.equal(m.azimuth_init, a0)  # the estimate itself is not fitted
