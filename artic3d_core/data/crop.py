@@ -20,6 +20,7 @@ from artic3d_core.data.records import DataError, ImageRecord
 __all__ = [
     "ClassCrops",
     "Crop",
+    "CropInfo",
     "crop_keypoints",
     "crop_mask",
     "crop_record",

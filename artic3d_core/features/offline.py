@@ -4,8 +4,8 @@ No ground truth is read. It stands in for DINO where no weights exist (docs/meth
 inputs are *crops* made by the crop protocol (docs/method.md §1.4): a square of side s·max(w, h)
 centred on the animal (s = ``crop_scale``, 2.0 by default), zero-padded where it leaves the photo.
 That geometry is the only prior used; it follows each crop's own scale when the caller gives
-it (``crops``, :class:`~artic3d_core.data.crop.CropInfo`; a whole-photo crop, scale 1, also seeds background on the photo's own
-border band, :func:`crop_geometry`):
+it (``crops``, :class:`~artic3d_core.data.crop.CropInfo`; a whole-photo crop, scale 1, also
+seeds background on the photo's own border band, :func:`crop_geometry`):
 
 1. Per-pixel descriptors at ``segment_size``² (the part clusters of step 6 use their own at
    ``work_size``²): CIE-Lab colour at two blur scales, gradient energy, orientation energy and
