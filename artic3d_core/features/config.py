@@ -71,6 +71,10 @@ class OfflineConfig(StrictModel):
     self_train_fraction: float = Field(0.5, gt=0, le=1)  # …the most typical fraction of them
     # self-trained scores above this are definite foreground in that round's GrabCut (1 = off)
     self_train_confident: float = Field(0.99, gt=0.5, le=1)
+    # last round: an image whose classifier is nowhere confident (pixels > 0.9 fewer than this
+    # × the pixels above its own Otsu split) is the class model failing on one instance; its
+    # scores are rescaled so that its own split lies at fg_threshold (0 = off)
+    self_train_rescue: float = Field(0.1, ge=0, le=1)
     # n independent co-segmentations (seeds seed … seed + n − 1), majority-voted per pixel: a
     # class's mean IoU varies by up to 0.08 between seeds (docs/method.md §2.1)
     ensemble: int = Field(1, ge=1)

@@ -35,12 +35,14 @@ seeds background on the photo's own border band, :func:`crop_geometry`):
    leak in one image is corrected by what the typical images say its colour is. In that
    GrabCut, pixels the self-trained classifier scores above ``self_train_confident`` are
    definite foreground: pale thin parts (a tiger's belly) otherwise lose to the background's
-   colour model. A new mask smaller than a quarter of the previous one is discarded (it lost
-   the animal). From the second round on (``self_train_relative``) the classifier
-   also sees each pixel's chroma minus the median chroma of its own image's previous mask:
-   one animal's tint is uniform, but the class's tints overlap its backgrounds (an elephant
-   as grey as the rocks of other images, a giraffe's legs as cream as some ground), while
-   within one image the animal and the background differ in tint.
+   colour model. A new mask smaller than a quarter of the previous one is discarded (it
+   lost the animal). From the second round on (``self_train_relative``) the classifier also
+   sees each pixel's chroma minus the median chroma of its own image's previous mask: one
+   animal's tint is uniform, but the class's tints overlap its backgrounds (an elephant as
+   grey as the rocks of other images, a giraffe's legs as cream as some ground), while within
+   one image the animal and the background differ in tint. In the last round, an image the
+   classifier is nowhere confident on (an instance unlike the typical ones) has its scores
+   rescaled to its own two-class split (``self_train_rescue``, :func:`rescale_unrecognised`).
 6. Parts: k-means (k = n_clusters) of foreground descriptors plus mask-relative position,
    in each animal's own facing frame (:mod:`.facing`).
 7. Patch "keys" (64²) are the descriptors pooled per patch; "saliency" is the pooled
@@ -318,12 +320,37 @@ def relative_chroma(ab: np.ndarray, fg: np.ndarray, fallback: np.ndarray) -> np.
     return out
 
 
+CONFIDENT = 0.9  # a foreground probability the estimate trusts (:func:`_estimate`)
+
+
 def _estimate(
     prob: np.ndarray, box: np.ndarray, threshold: float, hole_fraction: float = 1.0
 ) -> np.ndarray:
-    """(s, s) probability → the foreground component with most confident (> 0.9) pixels in the
-    box: clutter that is half accepted (sky, ground) is rarely as confident as the animal."""
-    return _main_object(prob > threshold, box & (prob > 0.9), hole_fraction)
+    """(s, s) probability → the foreground component with most confident (> ``CONFIDENT``)
+    pixels in the box: clutter that is half accepted (sky, ground) is rarely as confident as the
+    animal."""
+    return _main_object(prob > threshold, box & (prob > CONFIDENT), hole_fraction)
+
+
+def rescale_unrecognised(prob: np.ndarray, threshold: float, rescue: float) -> np.ndarray:
+    """(s, s) foreground probability of one image → the same, or, when the classifier is
+    nowhere confident on it (pixels > ``CONFIDENT`` fewer than ``rescue`` × the pixels above the
+    image's own Otsu split t, and t < ``threshold``), ``prob · threshold / t`` clipped to [0, 1]:
+    the pixels on the background side of the split stay below ``threshold``.
+
+    A class model fitted to the typical instances scores an unusual one (a white horse among
+    brown ones) low everywhere, yet still higher on the animal than on its own background: the
+    image's own two-class split then says where the animal is, and the rescaling puts that
+    split at the global threshold. Images the classifier recognises are returned unchanged."""
+    if rescue <= 0:
+        return prob
+    t, _ = cv2.threshold(
+        (np.clip(prob, 0, 1) * 255).astype(np.uint8), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU
+    )
+    t = (t + 1) / 255  # Otsu's class 0 is the 8-bit levels ≤ t, i.e. prob < (t + 1) / 255
+    if t >= threshold or (prob > CONFIDENT).sum() >= rescue * (prob > t).sum():
+        return prob
+    return np.clip(prob * (threshold / t), 0, 1).astype(prob.dtype)
 
 
 def _refine(
@@ -657,6 +684,10 @@ def _self_train(
         p = _pu_scores(f_rnd, pos.reshape(-1), neg.reshape(-1), cfg, seed + 101 + rnd)
         p = np.stack([cv2.GaussianBlur(q, (0, 0), s / 256) for q in p.reshape(B, s, s)]) * inner
         p = _with_saliency(p, sd, cfg)
+        if rnd == cfg.self_train_rounds - 1:  # rescaled masks never train another round
+            p = np.stack(
+                [rescale_unrecognised(q, cfg.fg_threshold, cfg.self_train_rescue) for q in p]
+            )
         for i in range(B):
             est = _estimate(p[i], box[i], cfg.fg_threshold, cfg.hole_fraction)
             new = _refine(rgb_r[i], p[i], est, cfg, cfg.self_train_confident, sd.scales[i])

@@ -378,3 +378,28 @@ def test_saliency_auto_applies_to_image_folder_photos_only(toy):
     assert not np.array_equal(a.fg_prob[5], c.fg_prob[5])
     with pytest.raises(ValueError, match="5 crop records for 6 images"):
         offline_foreground(x, cfg.offline, 0, crops=info(src[:5]))
+
+
+def test_unrecognised_instance_is_rescaled_to_its_own_split():
+    """A classifier nowhere confident on an image (animal ≈ 0.3, background ≈ 0.08, no pixel
+    > 0.9) is rescaled so that the animal lies above the threshold and its background below; an
+    image the classifier recognises is returned as it is."""
+    from artic3d_core.features.offline import _estimate, rescale_unrecognised
+
+    rng = np.random.default_rng(0)
+    animal = np.zeros((64, 64), bool)
+    animal[20:44, 10:54] = True
+    prob = np.where(animal, 0.3, 0.08) + rng.uniform(-0.02, 0.02, (64, 64))
+    prob = prob.astype(np.float32)
+    box = np.ones((64, 64), bool)
+    assert not _estimate(prob, box, 0.5).any()  # below the threshold everywhere
+    out = rescale_unrecognised(prob, 0.5, 0.1)
+    assert out.dtype == prob.dtype and out[animal].min() > 0.5 and out[~animal].max() < 0.5
+    assert np.array_equal(_estimate(out, box, 0.5), animal)
+    gain = (out / prob)[out < 1]  # one gain (clipped at 1): the ranking of pixels is kept
+    assert np.allclose(gain, gain[0]) and (out[out >= 1] == 1).all()
+    assert rescale_unrecognised(prob, 0.5, 0.0) is prob  # off
+    known = np.where(animal, 0.95, 0.08).astype(np.float32)  # confident on the animal
+    assert rescale_unrecognised(known, 0.5, 0.1) is known
+    lifted = np.where(animal, 0.85, 0.6).astype(np.float32)  # own split above the threshold
+    assert rescale_unrecognised(lifted, 0.5, 0.1) is lifted
