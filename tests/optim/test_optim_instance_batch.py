@@ -6,8 +6,10 @@ Toy scene of 4 instances, tiny stages covering every loss the instance stages us
 through the tiny random prior. Deterministic algorithms, CPU, one thread.
 
 The UNet's output at batch 2·K·n differs from its output at batch 2·n by ~1e-5 (CPU kernels
-block a batch differently). DASS distils through a decoded target and stays within 1e-5; SDS's
-latent gradient is the UNet output itself, so its fits agree to 2e-4 (measured 1e-4).
+block a batch differently, and how depends on the CPU). DASS distils through a decoded target
+and stays within 2e-5 (measured 1.02e-5 on an AMD EPYC, below 1e-5 on others); SDS's latent
+gradient is the UNet output itself, so its fits agree to 2e-4 (measured 1e-4). Unguided fits
+involve no UNet and agree to 1e-5.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def _instance_state(m: ArticulatedModel) -> dict[str, torch.Tensor]:
     return {k: v for k, v in m.state_dict().items() if instance_state_keys(k)}
 
 
-@pytest.mark.parametrize(("guidance", "tol"), [("none", 1e-5), ("dass", 1e-5), ("sds", 2e-4)])
+@pytest.mark.parametrize(("guidance", "tol"), [("none", 1e-5), ("dass", 2e-5), ("sds", 2e-4)])
 def test_batched_instances_equal_sequential(scene, joint, guidance, tol):
     g, views, cfg = _guidance(guidance)
     kw = {"prior_level": 1, "guidance": g, "guidance_views": views, "progress": False,
