@@ -12,8 +12,8 @@ Images go through the pipeline's path: ``load_class("synthetic", ...)`` → ``cr
 (``--size`` px) → ``extract_features(..., "offline")`` label masks (0 = background, 1..k
 clusters); ``--masks gt`` uses the cropped ground-truth part masks instead (LASSIE slots 1..16,
 k = 16), which separates mask errors from the init rule. The masks are then prepared exactly as
-``discover_skeleton`` does (``_as_label_masks`` to ``skeleton.mask_size``, largest component)
-and passed to :func:`view_init`. Ground truth is read only here, to score.
+``discover_skeleton`` does (:func:`discovery_masks` at ``skeleton.mask_size``) and passed to
+:func:`view_init`. Ground truth is read only here, to score.
 
 Convention: the init's azimuth is facing × rank/(B−1) × 90°, facing +1 when the head anchor
 lies to the image's +x. The ground-truth azimuth is ``global_rot[2]`` (docs/method.md §4.5):
@@ -46,7 +46,7 @@ from artic3d_core.eval.ground_truth import azimuth_error
 from artic3d_core.features.config import FeaturesConfig
 from artic3d_core.features.extract import extract_features
 from artic3d_core.skeleton.config import SkeletonConfig
-from artic3d_core.skeleton.discovery import _as_label_masks, largest_component, view_init
+from artic3d_core.skeleton.discovery import discovery_masks, view_init
 
 CLASSES = ("zebra", "penguin", "badger", "elephant", "tiger", "giraffe", "kangaroo", "flamingo")
 GT_PARTS = 16  # LASSIE part slots of the synthetic part masks
@@ -71,10 +71,7 @@ def evaluate_class(
         res = extract_features(torch.stack([c.image for c in crops]), "offline", cfg)
         lab, k = res.masks, cfg.n_clusters
     feat_sec = time.perf_counter() - t0
-    # as discover_skeleton prepares them
-    m = _as_label_masks(lab, SkeletonConfig().mask_size)
-    m = np.stack([largest_component(x) for x in m])
-    views = view_init(m, k)
+    views = view_init(discovery_masks(lab, SkeletonConfig().mask_size), k)
     gts = {(g.set, g.image_id): g for g in load_ground_truth(root, cls)}
     gt_az = np.array([float(gts[(r.set, r.image_id)].global_rot[2]) for r in recs])
     gt_deg = np.degrees(gt_az)

@@ -132,6 +132,12 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     return np.where(lab == 1 + int(np.argmax(sizes)), mask, 0)
 
 
+def discovery_masks(masks: np.ndarray | torch.Tensor, size: int) -> np.ndarray:
+    """(B, H, W) (or (B, 1, H, W)) int labels 0..k → (B, size, size) int64 labels as skeleton
+    discovery reads them: nearest-resized, each kept only on its largest component."""
+    return np.stack([largest_component(x) for x in _as_label_masks(masks, size)])
+
+
 def view_init(masks: np.ndarray, k: int) -> ViewInit:
     """Facing, azimuth and spread from cluster centroids (docs/method.md §3.1). masks: (B, S, S)."""
     B = masks.shape[0]
@@ -537,9 +543,8 @@ def discover_skeleton(
     cfg = cfg or SkeletonConfig()
     t0 = time.perf_counter()
     S = cfg.mask_size
-    m = _as_label_masks(masks, S)
+    m = discovery_masks(masks, S)
     B = m.shape[0]
-    m = np.stack([largest_component(x) for x in m])
     empty = [i for i in range(B) if not m[i].any()]
     views = view_init(m, n_clusters)
     ref = cfg.reference if reference is None else reference
