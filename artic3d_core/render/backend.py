@@ -179,7 +179,6 @@ def rasterize(
     ``rasteriser``: 'pytorch3d' (its C++/CUDA kernels), 'torch' (the vectorised splatting
     rasteriser below, same outputs, much faster on CPU) or 'auto' (torch on CPU)."""
     ndc = project(verts, views)
-    N = verts.shape[0]
     if rasteriser == "auto":
         rasteriser = "torch" if verts.device.type == "cpu" else "pytorch3d"
     if rasteriser == "torch":
@@ -192,8 +191,45 @@ def rasterize(
         return _differentiable_fragments(ndc, faces, p2f, image_size, clip=blur > 0)
     if rasteriser != "pytorch3d":
         raise ValueError(f"rasteriser must be auto, torch or pytorch3d, got {rasteriser!r}")
-    meshes = Meshes(verts=ndc.detach(), faces=faces[None].expand(N, -1, -1))
     with torch.no_grad():
+        p2f, zbuf, bary, dists = rasterize_pytorch3d(
+            ndc.detach(), faces, image_size, blur, faces_per_pixel, bin_size
+        )
+    if not ndc.requires_grad:
+        return Fragments(p2f, zbuf, bary, dists)
+    return _differentiable_fragments(ndc, faces, p2f, image_size, clip=blur > 0)
+
+
+# PyTorch3D's rasterisation kernels index their (N, H, W, K, 3) barycentric output with 32-bit
+# ints: a call whose N·H·W·K·3 reaches 2³¹ writes out of bounds (on CUDA, "an illegal memory
+# access"; e.g. 90 meshes at 512² with K = 50). rasterize_pytorch3d splits the meshes below it.
+P3D_MAX_INDEX = 2**31 - 1
+
+
+def rasterize_pytorch3d(
+    ndc: torch.Tensor,
+    faces: torch.Tensor,
+    image_size: int,
+    blur: float,
+    faces_per_pixel: int,
+    bin_size: int | None = 0,
+    max_index: int = P3D_MAX_INDEX,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """PyTorch3D's ``rasterize_meshes`` of N meshes (N, V, 3 NDC) sharing ``faces`` (F, 3), in
+    as few calls as keep each call's N·S²·K·3 ≤ ``max_index``. Returns pix_to_face (N, S, S, K)
+    (packed over all N meshes: n·F + f), zbuf, bary (…, 3), dists — the outputs of one call."""
+    N, Fn = ndc.shape[0], faces.shape[0]
+    per_mesh = 3 * image_size * image_size * faces_per_pixel
+    if per_mesh > max_index:
+        raise ValueError(
+            f"one {image_size}² mesh with {faces_per_pixel} faces per pixel exceeds PyTorch3D's "
+            f"32-bit index range ({per_mesh} > {max_index})"
+        )
+    step = max(1, max_index // per_mesh)
+    outs = []
+    for i in range(0, N, step):
+        v = ndc[i : i + step]
+        meshes = Meshes(verts=v, faces=faces[None].expand(v.shape[0], -1, -1))
         p2f, zbuf, bary, dists = rasterize_meshes(
             meshes,
             image_size=image_size,
@@ -203,9 +239,12 @@ def rasterize(
             perspective_correct=False,
             clip_barycentric_coords=blur > 0,
         )
-    if not ndc.requires_grad:
-        return Fragments(p2f, zbuf, bary, dists)
-    return _differentiable_fragments(ndc, faces, p2f, image_size, clip=blur > 0)
+        if i:
+            p2f = torch.where(p2f >= 0, p2f + i * Fn, p2f)
+        outs.append((p2f, zbuf, bary, dists))
+    if len(outs) == 1:
+        return outs[0]
+    return tuple(torch.cat(t, 0) for t in zip(*outs, strict=True))  # type: ignore[return-value]
 
 
 def _cross2(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -28,6 +28,26 @@ def test_splat_rasteriser_matches_pytorch3d_hard():
     assert torch.allclose(a.zbuf, b.zbuf, atol=1e-3)
 
 
+def test_pytorch3d_rasterisation_split_below_its_index_range_equals_one_call():
+    # five different meshes, 16², K = 4: 3·16²·4 = 3072 indices per mesh; a limit of two meshes
+    # per call makes three calls, whose packed face indices must point at the same faces
+    v0, f = _scene(level=1, n=2)
+    g = torch.Generator().manual_seed(1)
+    verts = v0 + torch.rand(5, 1, 3, generator=g) * torch.tensor([0.4, 0.4, 0.2]) - 0.2
+    ndc = rb.project(verts)
+    one = rb.rasterize_pytorch3d(ndc, f, 16, 1e-4, 4)
+    split = rb.rasterize_pytorch3d(ndc, f, 16, 1e-4, 4, max_index=2 * 3 * 16 * 16 * 4 + 1)
+    assert (one[0] >= 0).any() and (one[0] >= 4 * f.shape[0]).any()  # the last mesh is drawn
+    for a, b in zip(one, split, strict=True):
+        assert torch.equal(a, b)
+    try:
+        rb.rasterize_pytorch3d(ndc, f, 16, 1e-4, 4, max_index=3 * 16 * 16 * 4 - 1)
+    except ValueError as e:
+        assert "index range" in str(e)
+    else:
+        raise AssertionError("a single mesh above the index range must be refused")
+
+
 def test_soft_silhouette_matches_pytorch3d_shader():
     v, f = _scene(level=1)
     ref = rb.soft_silhouette_reference(v, f, 32, 1e-4, 1e-4, 50)
