@@ -24,6 +24,8 @@
 #   throughput  (GPU_CHECK_THROUGHPUT=1) benchmarks/class_throughput.py: 45 images, paper
 #           schedule, artic3d, instances batched vs one after another
 #   tests   pytest over the test folders that need neither Prefect nor DVC (mostly CPU code)
+# GPU_CHECK_STEPS=setup,throughput GPU_CHECK_THROUGHPUT=1 runs those two steps only;
+# GPU_CHECK_THROUGHPUT_ARGS adds arguments to class_throughput.py (e.g. "--iters-scale 0.05").
 # Everything is tee'd to $OUT/gpu_check.log (/tmp/gpu_check_out/ when OUT is unset).
 set -u
 
@@ -105,10 +107,15 @@ stamp() {
     done
 }
 
-# step NAME BUDGET_S CMD...: run CMD under timeout min(BUDGET, time left before the deadline)
+# step NAME BUDGET_S CMD...: run CMD under timeout min(BUDGET, time left before the deadline);
+# GPU_CHECK_STEPS (comma-separated names, e.g. setup,throughput) runs only the steps it names
 step() {
     local name=$1 budget=$2
     shift 2
+    if [ -n "${GPU_CHECK_STEPS:-}" ] && [[ ",$GPU_CHECK_STEPS," != *",$name,"* ]]; then
+        SUMMARY+=("$name: not selected")
+        return 0
+    fi
     local left=$((DEADLINE - $(elapsed) - 5))
     if [ "$left" -lt 15 ]; then
         echo "=== [$name] SKIPPED: ${left}s left before the ${DEADLINE}s deadline"
@@ -196,8 +203,8 @@ else
     # another for the ratio (GPU_CHECK_THROUGHPUT=1; give it GPU_CHECK_DEADLINE=900)
     [ "${GPU_CHECK_THROUGHPUT:-0}" = 1 ] && step throughput 540 "$PY" \
         benchmarks/class_throughput.py --device cuda --profile full-random --schedule paper \
-        --images 45 --method artic3d --sequential 3 --work "$WORK/throughput" \
-        --json "$OUT/throughput.json"
+        --images 45 --method artic3d --sequential "${GPU_CHECK_SEQUENTIAL:-3}" --work "$WORK/throughput" \
+        --json "$OUT/throughput.json" ${GPU_CHECK_THROUGHPUT_ARGS:-}
 fi
 
 # --- b. tests (tests/orchestration needs Prefect/DVC; `slow` tests excluded as in make test) -----
