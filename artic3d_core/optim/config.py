@@ -43,6 +43,9 @@ class StageSpec(StrictModel):
     decay: bool = False
     image_size: int = Field(64, ge=8, description="render size of sil/text/guidance renders")
     faces_per_pixel: int = Field(50, ge=1)
+    rasteriser: Literal["auto", "torch", "pytorch3d"] | None = Field(
+        None, description="rasteriser of this stage's renders (None: render.rasteriser)"
+    )
     texture: Literal["none", "uv", "sample"] = "none"
     feat_grid: int | None = Field(
         None, ge=4, description="chamfer feature grid (None: as given, 64²)"

@@ -193,8 +193,9 @@ def compute_losses(
     sk = model.skeleton
     if "sil" in w:
         sil = rb.soft_silhouette(
-            mesh.flat_verts, mesh.faces, stage.image_size, sigma, sigma, stage.faces_per_pixel
-        )
+            mesh.flat_verts, mesh.faces, stage.image_size, sigma, sigma, stage.faces_per_pixel,
+            rasteriser=stage.rasteriser or "auto",
+        )  # fmt: skip
         out["sil"] = L.silhouette_loss(sil, inputs.fg_at(stage.image_size), per)
     if "feat" in w:
         out["feat"] = L.semantic_chamfer_loss(
@@ -251,7 +252,10 @@ def compute_losses(
         out["text_init"] = L.texture_init_loss(uv, target, per)
     if "text" in w:
         uv = _per_mesh(model.uv_vertex_colors(mesh), mesh)
-        rgb, _, _ = rb.hard_rgb(mesh.flat_verts.detach(), mesh.faces, uv, stage.image_size)
+        rgb, _, _ = rb.hard_rgb(
+            mesh.flat_verts.detach(), mesh.faces, uv, stage.image_size,
+            rasteriser=stage.rasteriser or "auto",
+        )  # fmt: skip
         S = stage.image_size
         out["text"] = L.texture_loss(rgb, inputs.images_at(S), inputs.fg_at(S) > 0.5, per)
     return out
@@ -444,6 +448,7 @@ def _guidance_term(
     rgb, _ = rb.layered_rgb(
         v.repeat_interleave(n, 0), mesh.faces, colors.repeat_interleave(n, 0), stage.image_size,
         stage.sigma, stage.faces_per_pixel, rb.RenderViews.cat(views),
+        rasteriser=stage.rasteriser or "auto",
     )  # fmt: skip
     if not stacked:
         return guidance.loss(rgb.clamp(0, 1), inputs.prompt, generator=gen)

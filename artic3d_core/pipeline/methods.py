@@ -113,9 +113,12 @@ def get_method(name: str, cfg: GuidanceConfig | None = None) -> MethodSpec:
 
 
 def method_stages(params: Params, spec: MethodSpec) -> list[StageSpec]:
-    """The schedule's stages with the ``guidance`` weight kept only where ``spec`` guides."""
+    """The schedule's stages with the ``guidance`` weight kept only where ``spec`` guides, and
+    ``render.rasteriser`` where a stage names no rasteriser of its own."""
     out = []
     for s in params.optim.stages():
+        if s.rasteriser is None:
+            s = s.model_copy(update={"rasteriser": params.render.rasteriser})
         if GUIDANCE_WEIGHT in s.weights and not spec.guided(s.name):
             kept = {k: v for k, v in s.weights.items() if k != GUIDANCE_WEIGHT}
             s = s.model_copy(update={"weights": kept})

@@ -500,6 +500,7 @@ def layered_rgb(
     diffuse: float = 0.0,
     light_dir: tuple[float, float, float] | list[float] = (0.0, 1.0, 2.0),
     bin_size: int | None = 0,
+    rasteriser: str = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Layered RGB blending of Monnier et al. (docs/method.md §5): for the K depth-sorted faces per
     pixel, α_k = exp(−max(d_k, 0)/σ)·[valid]; rgb = Σ_k α_k Π_{l<k}(1 − α_l) c_k + Π_k(1 − α_k)
@@ -507,7 +508,9 @@ def layered_rgb(
 
     colors: (N, V, 3) vertex colours. Returns rgb (N, 3, H, W) and alpha (N, H, W).
     """
-    frag = rasterize(verts, faces, image_size, views, blur_radius(sigma), faces_per_pixel, bin_size)
+    frag = rasterize(
+        verts, faces, image_size, views, blur_radius(sigma), faces_per_pixel, bin_size, rasteriser
+    )
     col = _shade(verts, faces, colors, frag, views, ambient, diffuse, light_dir)
     return layered_blend(
         col, frag.dists, frag.pix_to_face >= 0, sigma, _background(views, background, verts)
@@ -545,11 +548,12 @@ def hard_rgb(
     diffuse: float = 0.0,
     light_dir: tuple[float, float, float] | list[float] = (0.0, 1.0, 2.0),
     bin_size: int | None = 0,
+    rasteriser: str = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Hard (1 face/pixel) Phong/ambient render. Returns rgb (N, 3, H, W), mask (N, H, W) bool,
     pix_to_face (N, H, W) (index into ``faces``; −1 = background). Differentiable w.r.t. colours
     (and vertices through barycentrics)."""
-    frag = rasterize(verts, faces, image_size, views, 0.0, 1, bin_size)
+    frag = rasterize(verts, faces, image_size, views, 0.0, 1, bin_size, rasteriser)
     col = _shade(verts, faces, colors, frag, views, ambient, diffuse, light_dir)[..., 0, :]
     mask = frag.pix_to_face[..., 0] >= 0
     bg = _background(views, background, verts)[:, None, None, :]

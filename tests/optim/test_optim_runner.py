@@ -83,6 +83,39 @@ def test_stage_reduces_its_loss(scene):
     assert h[-1] < 0.8 * h[0]
 
 
+def test_stage_rasteriser_choice_reaches_the_renders_and_gives_the_same_fit(scene, monkeypatch):
+    from artic3d_core.render import backend as rb
+
+    calls = []
+    p3d = rb.rasterize_pytorch3d
+    monkeypatch.setattr(rb, "rasterize_pytorch3d", lambda *a, **k: calls.append(1) or p3d(*a, **k))
+    hist = {}
+    for r in ("torch", "pytorch3d"):
+        st = StageSpec(name="s", iters=3, lr=5e-3, params=["part_codes", "mlp"], deform=True,
+                       image_size=32, faces_per_pixel=10, mesh_level=1, rasteriser=r,
+                       weights={"sil": 1.0})  # fmt: skip
+        n0 = len(calls)
+        res = run_stage(_model(scene), _inputs(scene), st, torch.arange(2), 0, progress=False)
+        hist[r] = torch.tensor(res.history["sil"])
+        assert (len(calls) > n0) == (r == "pytorch3d")
+    assert torch.allclose(hist["torch"], hist["pytorch3d"], rtol=1e-4, atol=1e-6)
+
+
+def test_render_rasteriser_fills_stages_without_their_own():
+    from artic3d_core.config import load_params
+    from artic3d_core.pipeline.methods import get_method, method_stages
+
+    root = Path(__file__).parents[2]
+    p = load_params(root / "params.yaml", ["render.rasteriser=pytorch3d"])
+    specs = method_stages(p, get_method("artic3d", p.guidance))
+    assert {s.rasteriser for s in specs} == {"pytorch3d"}
+    p = load_params(root / "params.yaml")
+    sched = p.optim.schedules[p.optim.schedule]
+    sched[0] = sched[0].model_copy(update={"rasteriser": "torch"})  # a stage's own choice stays
+    specs = method_stages(p, get_method("hi-lassie", p.guidance))
+    assert [s.rasteriser for s in specs[:2]] == ["torch", "auto"]
+
+
 def test_resume_equals_uninterrupted_and_is_deterministic(scene, tmp_path):
     stages = _tiny_stages()
     a = _model(scene)
