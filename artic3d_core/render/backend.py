@@ -452,30 +452,40 @@ def _shade(
     light_dir: tuple[float, float, float] | list[float],
 ) -> torch.Tensor:
     """Per-fragment colour (N, H, W, K, 3): ambient·c + diffuse·max(0, n·l)·c (Phong-interpolated
-    normals, light direction in the camera frame)."""
+    normals, light direction in the camera frame); 0 where no face is.
+
+    Computed on the M fragments that hold a face only (often a few % of N·H·W·K), then written
+    into the dense tensor: the blending weights of empty slots are 0, so the result and its
+    gradients are those of shading every slot."""
     N = verts.shape[0]
     Fn = faces.shape[0]
-    packed = frag.pix_to_face.clamp_min(0)
+    idx = (frag.pix_to_face >= 0).nonzero(as_tuple=True)  # 4 × (M,)
+    packed = frag.pix_to_face[idx]
     mesh_idx = packed // Fn
-    face_idx = packed % Fn
-    vidx = faces[face_idx]  # (N,H,W,K,3)
-    bidx = mesh_idx[..., None].expand_as(vidx)
-    col = (colors[bidx, vidx] * frag.bary[..., None]).sum(-2)
+    vidx = faces[packed % Fn]  # (M, 3)
+    bidx = mesh_idx[:, None].expand_as(vidx)
+    bary = frag.bary[idx][..., None]  # (M, 3, 1)
+    col = (colors[bidx, vidx] * bary).sum(-2)  # (M, 3)
     amb = _per_view(views, "ambient", ambient, N, verts)
     dif = _per_view(views, "diffuse", diffuse, N, verts)
     if float(dif.abs().max()) == 0.0:
-        return col * amb.view(N, 1, 1, 1, 1)
-    # normals in the camera frame (x right, y up, z to viewer): rotate world normals by R, flip x, z
-    R, _, _ = _view_rt(views, N, verts.device, verts.dtype)
-    vn = vertex_normals(verts, faces) @ R * torch.tensor([-1.0, 1.0, -1.0]).to(verts)
-    nrm = F.normalize((vn[bidx, vidx] * frag.bary[..., None]).sum(-2), dim=-1, eps=1e-8)
-    if views is not None and views.light_dir is not None:
-        ld = views.light_dir.to(verts)
+        col = col * amb[mesh_idx, None]
     else:
-        ld = torch.tensor(list(light_dir), dtype=verts.dtype, device=verts.device).expand(N, 3)
-    ld = F.normalize(ld, dim=-1)
-    lam = (nrm * ld.view(N, 1, 1, 1, 3)).sum(-1, keepdim=True).clamp_min(0)
-    return col * (amb.view(N, 1, 1, 1, 1) + dif.view(N, 1, 1, 1, 1) * lam)
+        # normals in the camera frame (x right, y up, z to viewer): rotate world normals by R,
+        # flip x, z
+        R, _, _ = _view_rt(views, N, verts.device, verts.dtype)
+        vn = vertex_normals(verts, faces) @ R * torch.tensor([-1.0, 1.0, -1.0]).to(verts)
+        nrm = F.normalize((vn[bidx, vidx] * bary).sum(-2), dim=-1, eps=1e-8)
+        if views is not None and views.light_dir is not None:
+            ld = views.light_dir.to(verts)
+        else:
+            ld = torch.tensor(list(light_dir), dtype=verts.dtype, device=verts.device)
+            ld = ld.expand(N, 3)
+        ld = F.normalize(ld, dim=-1)
+        lam = (nrm * ld[mesh_idx]).sum(-1, keepdim=True).clamp_min(0)
+        col = col * (amb[mesh_idx, None] + dif[mesh_idx, None] * lam)
+    out = col.new_zeros((*frag.pix_to_face.shape, 3))
+    return out.index_put(idx, col)
 
 
 def _per_view(views, name: str, default, n: int, ref: torch.Tensor) -> torch.Tensor:

@@ -87,6 +87,53 @@ def test_layered_blend_equals_front_to_back_compositing():
     assert torch.allclose(rgb2, rgb, atol=1e-5)
 
 
+def _shade_every_slot(verts, faces, colors, frag, views):
+    """Reference: shade all N·H·W·K slots (empty ones with face 0), lit as rb._shade."""
+    n, fn = verts.shape[0], faces.shape[0]
+    packed = frag.pix_to_face.clamp_min(0)
+    vidx = faces[packed % fn]
+    bidx = (packed // fn)[..., None].expand_as(vidx)
+    bary = frag.bary[..., None]
+    col = (colors[bidx, vidx] * bary).sum(-2)
+    R, _, _ = rb._view_rt(views, n, verts.device, verts.dtype)
+    vn = rb.vertex_normals(verts, faces) @ R * torch.tensor([-1.0, 1.0, -1.0])
+    nrm = torch.nn.functional.normalize((vn[bidx, vidx] * bary).sum(-2), dim=-1, eps=1e-8)
+    ld = torch.nn.functional.normalize(views.light_dir, dim=-1).view(n, 1, 1, 1, 3)
+    lam = (nrm * ld).sum(-1, keepdim=True).clamp_min(0)
+    return col * (views.ambient.view(n, 1, 1, 1, 1) + views.diffuse.view(n, 1, 1, 1, 1) * lam)
+
+
+def test_layered_rgb_shading_of_occupied_fragments_equals_shading_every_slot():
+    # two lit views of a six-sphere scene: the sparse shading gives the render and the gradients
+    # (vertices, colours) of shading every fragment slot, empty slots included
+    v, f = _scene(level=1, n=6)
+    v = v.expand(2, -1, -1).contiguous()
+    g = torch.Generator().manual_seed(2)
+    colors = torch.rand(v.shape, generator=g)
+    views = rb.RenderViews(
+        torch.tensor([20.0, 200.0]), torch.tensor([10.0, -5.0]), torch.ones(2),
+        background=torch.rand(2, 3, generator=g), light_dir=torch.rand(2, 3, generator=g),
+        ambient=torch.tensor([0.5, 0.7]), diffuse=torch.tensor([0.4, 0.3]),
+    )  # fmt: skip
+    sigma, grads = 1e-3, []
+    for shade in (rb._shade, None):
+        x, c = v.clone().requires_grad_(), colors.clone().requires_grad_()
+        if shade is None:  # the reference, through the same blending
+            frag = rb.rasterize(x, f, 24, views, rb.blur_radius(sigma), 8)
+            col = _shade_every_slot(x, f, c, frag, views)
+            bg = views.background
+            rgb, _ = rb.layered_blend(col, frag.dists, frag.pix_to_face >= 0, sigma, bg)
+        else:
+            rgb, _ = rb.layered_rgb(x, f, c, 24, sigma, 8, views)
+        (rgb * torch.linspace(0, 1, rgb.numel()).view_as(rgb)).sum().backward()
+        grads.append((rgb.detach(), x.grad, c.grad))
+    (a, ga, ca), (b, gb, cb) = grads
+    assert (a - views.background.view(2, 3, 1, 1)).abs().amax() > 0.1  # something is drawn
+    assert torch.allclose(a, b, atol=1e-6)
+    assert torch.allclose(ga, gb, atol=1e-5) and ga.abs().sum() > 0
+    assert torch.allclose(ca, cb, atol=1e-6) and ca.abs().sum() > 0
+
+
 def test_views_hard_render_labels_visibility():
     verts, faces, colors = _two_faces()
     rgb, mask, p2f = rb.hard_rgb(verts, faces, colors, 16)
