@@ -5,7 +5,7 @@ batched per-instance stages to the same stages one image after another, in one r
     python benchmarks/class_throughput.py
     # GPU: 45 images, the paper schedule, full-size random weights
     python benchmarks/class_throughput.py --device cuda --profile full-random --schedule paper \\
-        --images 45 --method artic3d --sequential 4
+        --paper-sizes --images 45 --method artic3d --sequential 4
 
 Steps: generate the class (synthetic generator, clean images, ``--seed``), run
 :func:`reconstruct_class` with every image through the instance stages fitted together
@@ -37,6 +37,12 @@ from typing import Any
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+# the README's paper-like GPU run: SD at 512² (enhancement and DASS), 512² masks, the whole crop
+PAPER_SIZES = [
+    "guidance.image_size=512",
+    "features.mask_size=512",
+    "guidance.enhance.keep_foreground=false",
+]
 
 
 def _peak_mib(device: torch.device) -> float:
@@ -65,6 +71,8 @@ def _params(args: argparse.Namespace, data_root: Path, run_root: Path):
         f"data.synthetic_root={data_root}",
         f"seed={args.seed}",
     ]
+    if args.paper_sizes:
+        sets += PAPER_SIZES + (["features.backend=dino"] if args.profile != "tiny" else [])
     return load_params(_scaled_params_file(args, run_root.parent), sets + list(args.set))
 
 
@@ -190,6 +198,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--work", default=None, help="working folder (default a new temp folder)")
     p.add_argument("--params", "-p", type=Path, default=ROOT / "params.yaml")
     p.add_argument("--set", "-s", action="append", default=[], help="params override")
+    p.add_argument("--paper-sizes", action="store_true",
+                   help="the paper's image sizes (SD 512², masks 512²) and, unless --profile "
+                   "tiny, DINO features: the README's paper-like GPU run")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
     p.add_argument("--instances-only", action="store_true",
                    help="only the batched vs one-at-a-time timing, on the joint result of an "

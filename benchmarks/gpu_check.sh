@@ -203,7 +203,7 @@ else
     # another for the ratio (GPU_CHECK_THROUGHPUT=1; give it GPU_CHECK_DEADLINE=900)
     [ "${GPU_CHECK_THROUGHPUT:-0}" = 1 ] && step throughput 540 "$PY" \
         benchmarks/class_throughput.py --device cuda --profile full-random --schedule paper \
-        --images 45 --method artic3d --sequential "${GPU_CHECK_SEQUENTIAL:-3}" --work "$WORK/throughput" \
+        --paper-sizes --images 45 --method artic3d --sequential "${GPU_CHECK_SEQUENTIAL:-3}" --work "$WORK/throughput" \
         --json "$OUT/throughput.json" ${GPU_CHECK_THROUGHPUT_ARGS:-}
 fi
 
