@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from artic3d_core.errors import BadInputError
+from artic3d_core.pipeline.methods import seed_stream
 from artic3d_core.seeding import derive_seed
 
 __all__ = ["STAGES", "Cell", "RunLayout", "stage_seed"]
@@ -89,6 +90,7 @@ class RunLayout:
 
 
 def stage_seed(base_seed: int, cell: Cell, method: str | None, *keys: object) -> int:
-    """The seed of one stage unit: ``params.seed`` mixed with the cell, the method and the
-    unit's own keys (``"joint"``, ``("instance", k)``, ``("enhance", image_id)``...)."""
-    return derive_seed(base_seed, str(cell), method or "", *keys)
+    """The seed of one stage unit: ``params.seed`` mixed with the cell, the method's random
+    stream (:func:`~artic3d_core.pipeline.methods.seed_stream`: methods on the same inputs share
+    it) and the unit's own keys (``"joint"``, ``("instance", k)``, ``("enhance", image_id)``...)."""
+    return derive_seed(base_seed, str(cell), seed_stream(method) if method else "", *keys)

@@ -35,6 +35,7 @@ __all__ = [
     "guidance_prompt",
     "method_stages",
     "register_method",
+    "seed_stream",
 ]
 
 GuidanceKind = Literal["none", "sds", "dass"]
@@ -110,6 +111,17 @@ def get_method(name: str, cfg: GuidanceConfig | None = None) -> MethodSpec:
     guided = entry.guidance != "none"
     stages = tuple((cfg or GuidanceConfig()).guided_stages) if guided else ()
     return MethodSpec(name, entry.enhance_inputs, entry.guidance, stages, entry.description)
+
+
+def seed_stream(name: str) -> str:
+    """The key of method ``name``'s random streams: the kind of input it optimises on (``raw``:
+    hi-lassie, hi-lassie+, artic3d-dass; ``enhanced``: artic3d, artic3d-enhance).
+
+    Methods that share it draw the same random numbers wherever they do the same thing (common
+    random numbers): same enhanced inputs, same joint result, same instance fits up to the first
+    guided stage. A difference between two of them is then the effect of what differs (the
+    guidance), not of a seed. Raises :class:`BadInputError` for an unknown name."""
+    return "enhanced" if get_method(name).enhance_inputs else "raw"
 
 
 def method_stages(params: Params, spec: MethodSpec) -> list[StageSpec]:
