@@ -460,9 +460,8 @@ def _shade(
     N = verts.shape[0]
     Fn = faces.shape[0]
     idx = (frag.pix_to_face >= 0).nonzero(as_tuple=True)  # 4 × (M,)
-    packed = frag.pix_to_face[idx]
-    mesh_idx = packed // Fn
-    vidx = faces[packed % Fn]  # (M, 3)
+    mesh_idx = idx[0]  # the packed face n·F + f of a fragment of image n
+    vidx = faces[frag.pix_to_face[idx] % Fn]  # (M, 3)
     bidx = mesh_idx[:, None].expand_as(vidx)
     bary = frag.bary[idx][..., None]  # (M, 3, 1)
     col = (colors[bidx, vidx] * bary).sum(-2)  # (M, 3)
